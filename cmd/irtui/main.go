@@ -1,0 +1,62 @@
+// Command irtui is a terminal incident-response console for people who run
+// their own web, mail and DNS servers. See the README for the subcommands.
+package main
+
+import (
+	"fmt"
+	"os"
+	"sort"
+)
+
+// command is one subcommand. Each lives in its own file and registers itself
+// in init, so subcommands can be added without touching this file.
+type command struct {
+	name    string
+	summary string
+	run     func(args []string) int
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) { commands[c.name] = c }
+
+// defaultCommand runs when irtui is started with no subcommand (or with only
+// flags and files); the console replaces it when it exists.
+var defaultCommand = "parse"
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "help", "-h", "-help", "--help":
+			usage()
+			return 0
+		}
+		if c, ok := commands[args[0]]; ok {
+			return c.run(args[1:])
+		}
+	}
+	c, ok := commands[defaultCommand]
+	if !ok {
+		usage()
+		return 2
+	}
+	return c.run(args)
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "irtui: a terminal incident-response console for web, mail and DNS servers")
+	fmt.Fprintln(os.Stderr, "\nusage: irtui [FILE…]  or  irtui COMMAND [flags] [args]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(os.Stderr, "\nRun 'irtui COMMAND --help' for the flags of a command.")
+}
