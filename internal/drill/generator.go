@@ -1,0 +1,502 @@
+package drill
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// whats lists the traffic a stream can generate, by kind/what, with the
+// port it arrives on (what a port-scoped block must cover to stop it).
+var whats = map[string]string{
+	"web/browse":       "tcp/443",
+	"web/flood":        "tcp/443",
+	"web/login":        "tcp/443",
+	"web/scan":         "tcp/80",
+	"mail/inbound":     "tcp/25",
+	"mail/outbound":    "tcp/25",
+	"mail/auth_fail":   "tcp/587",
+	"mail/relay":       "tcp/25",
+	"mail/backscatter": "tcp/25",
+	"dns/query":        "udp/53",
+	"dns/any":          "udp/53",
+	"dns/denied":       "udp/53",
+}
+
+// Files a drill writes into its directory.
+const (
+	AccessLog = "access.log"
+	MailLog   = "mail.log"
+	QueryLog  = "query.log"
+	ASTable   = "asn.tsv"
+	Complaint = "complaint.txt"
+)
+
+// Lead is how much scenario time runs live before the attack starts; the
+// baseline before that is written at once, so the console opens with history.
+const Lead = 10 * time.Second
+
+// Block is a block as the generator applies it: traffic from a covered
+// source on a covered port stops (drop, reject) or is limited per source
+// (ratelimit) from At on.
+type Block struct {
+	Prefix netip.Prefix
+	Ports  []string // empty: all ports
+	Action string
+	// PerSecond is the per-source allowance of a ratelimit block.
+	PerSecond float64
+	At        time.Time
+}
+
+// Counts is the ground truth the generator kept.
+type Counts struct {
+	Attack, Benign               int64 // generated, over the whole drill
+	AttackAfter, BenignAfter     int64 // generated after the first block
+	AttackStopped, BenignStopped int64 // of those, stopped by blocks
+	FirstBlock                   time.Time
+	AttackStart                  time.Time
+}
+
+// Generator writes a scenario's logs in real time.
+type Generator struct {
+	S     *Scenario
+	Dir   string
+	Speed float64
+	Seed  uint64
+
+	rng     *rand.Rand
+	streams []*stream
+	simZero time.Time // scenario time 0 on the data clock
+
+	mu      sync.Mutex
+	blocks  []Block
+	buckets map[bucketKey]*bucket
+	counts  Counts
+	done    chan struct{}
+	qid     uint64
+}
+
+type stream struct {
+	Stream
+	port  string
+	addrs []netip.Addr
+	acc   float64 // fractional events carried to the next tick
+}
+
+type bucketKey struct {
+	block int
+	src   netip.Addr
+}
+
+type bucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// NewGenerator prepares s to be written into dir at speed (1 = real time).
+func NewGenerator(s *Scenario, dir string, speed float64, seed uint64) *Generator {
+	if speed <= 0 {
+		speed = 1
+	}
+	g := &Generator{S: s, Dir: dir, Speed: speed, Seed: seed, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
+		buckets: map[bucketKey]*bucket{}, done: make(chan struct{})}
+	nets := map[uint32]Network{}
+	for _, n := range s.Networks {
+		nets[n.ASN] = n
+	}
+	for _, t := range s.Traffic {
+		st := &stream{Stream: t, port: whats[t.Kind+"/"+t.What]}
+		n := t.Sources
+		if n <= 0 {
+			n = 1
+		}
+		seen := map[netip.Addr]bool{}
+		for i := 0; len(st.addrs) < n && i < n*20; i++ {
+			net := nets[t.Networks[i%len(t.Networks)]]
+			p := netip.MustParsePrefix(net.Prefixes[g.rng.IntN(len(net.Prefixes))]).Masked()
+			a := randomHost(g.rng, p)
+			if !seen[a] {
+				seen[a] = true
+				st.addrs = append(st.addrs, a)
+			}
+		}
+		g.streams = append(g.streams, st)
+	}
+	return g
+}
+
+func randomHost(r *rand.Rand, p netip.Prefix) netip.Addr {
+	a := p.Addr().AsSlice()
+	bits := p.Bits()
+	for i := range a {
+		for bit := 0; bit < 8; bit++ {
+			if i*8+bit >= bits && r.IntN(2) == 1 {
+				a[i] |= 0x80 >> bit
+			}
+		}
+	}
+	if len(a) == 4 && (a[3] == 0 || a[3] == 255) {
+		a[3] = byte(1 + r.IntN(254))
+	}
+	out, _ := netip.AddrFromSlice(a)
+	return out
+}
+
+// Attackers returns the ground truth: every address of an attack stream.
+func (g *Generator) Attackers() []netip.Addr {
+	var out []netip.Addr
+	for _, st := range g.streams {
+		if st.Role == "attack" {
+			out = append(out, st.addrs...)
+		}
+	}
+	return out
+}
+
+// Clock returns the scenario time corresponding to a wall time.
+func (g *Generator) Clock(wall time.Time, started time.Time) time.Time {
+	return g.simZero.Add(g.S.AttackStart - Lead + time.Duration(float64(wall.Sub(started))*g.Speed))
+}
+
+// AttackStart returns when the attack starts on the data clock.
+func (g *Generator) AttackStart() time.Time { return g.simZero.Add(g.S.AttackStart) }
+
+// AddBlock makes the generator honour a block from now on, as the firewall would.
+func (g *Generator) AddBlock(b Block) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.counts.FirstBlock.IsZero() || b.At.Before(g.counts.FirstBlock) {
+		g.counts.FirstBlock = b.At
+	}
+	g.blocks = append(g.blocks, b)
+}
+
+// RemoveBlocks lifts every block covering p (an undo in the console).
+func (g *Generator) RemoveBlocks(p netip.Prefix) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	kept := g.blocks[:0]
+	for _, b := range g.blocks {
+		if b.Prefix != p {
+			kept = append(kept, b)
+		}
+	}
+	g.blocks = kept
+}
+
+// Counts returns the ground truth so far.
+func (g *Generator) Counts() Counts {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.counts
+}
+
+// Done is closed when the scenario's duration has been written.
+func (g *Generator) Done() <-chan struct{} { return g.done }
+
+// Prepare writes the offline AS table and the complaint, and fixes the
+// data clock so that the live part starts now.
+func (g *Generator) Prepare(now time.Time) error {
+	if err := os.MkdirAll(g.Dir, 0o700); err != nil {
+		return err
+	}
+	g.simZero = now.UTC().Truncate(time.Second).Add(-(g.S.AttackStart - Lead))
+	g.counts.AttackStart = g.AttackStart()
+	if err := os.WriteFile(filepath.Join(g.Dir, ASTable), g.S.ASTable(), 0o600); err != nil {
+		return err
+	}
+	for _, name := range []string{AccessLog, MailLog, QueryLog} {
+		f, err := os.OpenFile(filepath.Join(g.Dir, name), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		f.Close()
+	}
+	return nil
+}
+
+// Run writes the baseline history at once, then the rest of the scenario
+// in real time (scaled by Speed) until its duration or ctx ends.
+func (g *Generator) Run(ctx context.Context) error {
+	defer close(g.done)
+	if g.simZero.IsZero() {
+		if err := g.Prepare(time.Now()); err != nil {
+			return err
+		}
+	}
+	files := map[string]*bufio.Writer{}
+	for _, name := range []string{AccessLog, MailLog, QueryLog} {
+		f, err := os.OpenFile(filepath.Join(g.Dir, name), os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		w := bufio.NewWriterSize(f, 256<<10)
+		files[name] = w
+		defer w.Flush()
+	}
+	flush := func() error {
+		for _, w := range files {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// History: one-second steps from scenario time 0 up to the live start.
+	const step = time.Second
+	sim := time.Duration(0)
+	for ; sim < g.S.AttackStart-Lead; sim += step {
+		g.tick(files, sim, step)
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	started := time.Now()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	complained := false
+	for sim < g.S.Duration {
+		select {
+		case <-ctx.Done():
+			return flush()
+		case now := <-tick.C:
+			target := g.S.AttackStart - Lead + time.Duration(float64(now.Sub(started))*g.Speed)
+			if target > g.S.Duration {
+				target = g.S.Duration
+			}
+			for sim < target {
+				dt := target - sim
+				if dt > step {
+					dt = step
+				}
+				g.tick(files, sim, dt)
+				sim += dt
+			}
+			if !complained && g.S.Complaint != "" && sim >= g.S.AttackStart {
+				complained = true
+				os.WriteFile(filepath.Join(g.Dir, Complaint), []byte(g.S.Complaint), 0o600)
+			}
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// tick generates the events of [sim, sim+dt).
+func (g *Generator) tick(files map[string]*bufio.Writer, sim, dt time.Duration) {
+	for _, st := range g.streams {
+		if sim < st.Start || (st.Role == "attack" && sim < g.S.AttackStart) {
+			continue
+		}
+		st.acc += st.Rate * dt.Seconds()
+		n := int(st.acc)
+		st.acc -= float64(n)
+		for i := 0; i < n; i++ {
+			at := g.simZero.Add(sim + time.Duration(g.rng.Int64N(int64(dt))))
+			src := st.addrs[g.rng.IntN(len(st.addrs))]
+			if !g.admit(st, src, at) {
+				continue
+			}
+			g.write(files, st, src, at)
+		}
+	}
+}
+
+// admit counts the event for the score and says whether it gets through.
+func (g *Generator) admit(st *stream, src netip.Addr, at time.Time) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	attack := st.Role == "attack"
+	if attack {
+		g.counts.Attack++
+	} else {
+		g.counts.Benign++
+	}
+	if g.counts.FirstBlock.IsZero() || at.Before(g.counts.FirstBlock) {
+		return true
+	}
+	if attack {
+		g.counts.AttackAfter++
+	} else {
+		g.counts.BenignAfter++
+	}
+	stopped := false
+	for i, b := range g.blocks {
+		if at.Before(b.At) || !b.Prefix.Contains(src) || !portCovered(b.Ports, st.port) {
+			continue
+		}
+		if b.Action != "ratelimit" {
+			stopped = true
+			break
+		}
+		k := bucketKey{i, src}
+		bk := g.buckets[k]
+		if bk == nil {
+			bk = &bucket{tokens: b.PerSecond, last: at}
+			g.buckets[k] = bk
+		}
+		if el := at.Sub(bk.last).Seconds(); el > 0 {
+			bk.tokens = min(b.PerSecond, bk.tokens+el*b.PerSecond)
+			bk.last = at
+		}
+		if bk.tokens >= 1 {
+			bk.tokens--
+			continue
+		}
+		stopped = true
+		break
+	}
+	if stopped {
+		if attack {
+			g.counts.AttackStopped++
+		} else {
+			g.counts.BenignStopped++
+		}
+	}
+	return !stopped
+}
+
+func portCovered(ports []string, port string) bool {
+	if len(ports) == 0 {
+		return true
+	}
+	for _, p := range ports {
+		if p == port {
+			return true
+		}
+	}
+	return false
+}
+
+func (g *Generator) pick(list []string, fallback string) string {
+	if len(list) == 0 {
+		return fallback
+	}
+	return list[g.rng.IntN(len(list))]
+}
+
+func (g *Generator) queueID() string {
+	g.qid++
+	return fmt.Sprintf("%X", 0x4B2C10000+g.qid*7919)
+}
+
+// write appends the log lines of one event, in the formats real servers
+// use: nginx combined, Postfix behind an RFC 3339 syslog header (Debian 12),
+// and the BIND 9 query log.
+func (g *Generator) write(files map[string]*bufio.Writer, st *stream, src netip.Addr, at time.Time) {
+	switch st.Kind {
+	case "web":
+		g.writeWeb(files[AccessLog], st, src, at)
+	case "mail":
+		g.writeMail(files[MailLog], st, src, at)
+	case "dns":
+		g.writeDNS(files[QueryLog], st, src, at)
+	}
+}
+
+func (g *Generator) writeWeb(w *bufio.Writer, st *stream, src netip.Addr, at time.Time) {
+	method, page, status, size := "GET", g.pick(st.Pages, "/"), 200, 2000+g.rng.IntN(40000)
+	ref := "-"
+	switch st.What {
+	case "browse":
+		if g.rng.IntN(20) == 0 {
+			status, size = 304, 0
+		} else if g.rng.IntN(50) == 0 {
+			status, size = 404, 512
+		}
+		if g.rng.IntN(2) == 0 {
+			ref = "https://shop.example.com/"
+		}
+	case "flood":
+		size = 400000 + g.rng.IntN(200000)
+	case "login":
+		method, page, status, size = "POST", g.pick(st.Pages, "/wp-login.php"), 401, 1800
+	case "scan":
+		status, size = 404, 162
+	}
+	fmt.Fprintf(w, "%s - - [%s] \"%s %s HTTP/1.1\" %d %d \"%s\" \"%s\"\n",
+		src, at.Format("02/Jan/2006:15:04:05 -0700"), method, page, status, size, ref, g.pick(st.UAs, "Mozilla/5.0"))
+}
+
+func (g *Generator) mailHeader(w *bufio.Writer, at time.Time, prog string) {
+	fmt.Fprintf(w, "%s mail postfix/%s[%d]: ", at.Format("2006-01-02T15:04:05.000000-07:00"), prog, 1000+g.rng.IntN(30000))
+}
+
+func (g *Generator) writeMail(w *bufio.Writer, st *stream, src netip.Addr, at time.Time) {
+	host := "unknown"
+	if len(st.Names) > 0 {
+		host = st.Names[g.rng.IntN(len(st.Names))]
+	}
+	client := fmt.Sprintf("%s[%s]", host, src)
+	domain := "example.com"
+	remote := fmt.Sprintf("user%d@%s", g.rng.IntN(5000), g.pick([]string{"example.net", "example.org"}, "example.net"))
+	local := fmt.Sprintf("%s@%s", g.pick([]string{"anna", "bert", "info", "sales", "shop"}, "info"), domain)
+	q := g.queueID()
+	line := func(prog, format string, a ...any) {
+		g.mailHeader(w, at, prog)
+		fmt.Fprintf(w, format, a...)
+		w.WriteByte('\n')
+	}
+	switch st.What {
+	case "inbound":
+		line("smtpd", "connect from %s", client)
+		line("smtpd", "%s: client=%s", q, client)
+		line("qmgr", "%s: from=<%s>, size=%d, nrcpt=1 (queue active)", q, remote, 3000+g.rng.IntN(50000))
+		line("local", "%s: to=<%s>, relay=local, delay=0.1, delays=0.05/0.01/0/0.04, dsn=2.0.0, status=sent (delivered to mailbox)", q, local)
+		line("smtpd", "disconnect from %s ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5", client)
+	case "outbound":
+		// Mail handed to this server by a client and sent on to the world:
+		// a customer's newsletter, or a spammer using the relay.
+		line("smtpd", "connect from %s", client)
+		line("smtpd", "%s: client=%s", q, client)
+		line("qmgr", "%s: from=<%s>, size=%d, nrcpt=1 (queue active)", q, local, 2000+g.rng.IntN(8000))
+		line("smtp", "%s: to=<%s>, relay=mx.%s[203.0.113.25]:25, delay=0.6, delays=0.1/0/0.2/0.3, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued)", q, remote, remote[strings.IndexByte(remote, '@')+1:])
+		line("smtpd", "disconnect from %s ehlo=1 mail=1 rcpt=1 data=1 quit=1 commands=5", client)
+	case "auth_fail":
+		line("smtpd", "connect from %s", client)
+		line("smtpd", "warning: %s: SASL LOGIN authentication failed: UGFzc3dvcmQ6", client)
+		line("smtpd", "disconnect from %s ehlo=1 auth=0/1 quit=1 commands=2/3", client)
+	case "relay":
+		line("smtpd", "connect from %s", client)
+		line("smtpd", "NOQUEUE: reject: RCPT from %s: 554 5.7.1 <%s>: Relay access denied; from=<%s> to=<%s> proto=ESMTP helo=<%s>", client, remote, remote, remote, host)
+		line("smtpd", "disconnect from %s ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4", client)
+	case "backscatter":
+		// Bounces for mail this server never sent: a null sender, to made-up
+		// local parts of the forged domain.
+		rcpt := fmt.Sprintf("%x@%s", g.rng.Uint32(), domain)
+		line("smtpd", "connect from %s", client)
+		if g.rng.IntN(3) == 0 {
+			line("smtpd", "%s: client=%s", q, client)
+			line("qmgr", "%s: from=<>, size=%d, nrcpt=1 (queue active)", q, 4000+g.rng.IntN(4000))
+			line("local", "%s: to=<%s>, relay=local, delay=0.1, delays=0.05/0.01/0/0.04, dsn=5.1.1, status=bounced (unknown user: \"%s\")", q, local, rcpt[:strings.IndexByte(rcpt, '@')])
+		} else {
+			line("smtpd", "NOQUEUE: reject: RCPT from %s: 550 5.1.1 <%s>: Recipient address rejected: User unknown in local recipient table; from=<> to=<%s> proto=ESMTP helo=<%s>", client, rcpt, rcpt, host)
+		}
+		line("smtpd", "disconnect from %s ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4", client)
+	}
+}
+
+func (g *Generator) writeDNS(w *bufio.Writer, st *stream, src netip.Addr, at time.Time) {
+	name := g.pick(st.Names, "www.example.com")
+	port := 1024 + g.rng.IntN(60000)
+	stamp := at.Format("02-Jan-2006 15:04:05.000")
+	switch st.What {
+	case "query":
+		qtype := g.pick([]string{"A", "A", "AAAA", "MX", "TXT"}, "A")
+		fmt.Fprintf(w, "%s queries: info: client @0x7f3a2c00%04x %s#%d (%s): query: %s IN %s +E(0)K (192.0.2.53)\n", stamp, g.rng.IntN(0xffff), src, port, name, name, qtype)
+	case "any":
+		fmt.Fprintf(w, "%s queries: info: client @0x7f3a2c00%04x %s#%d (%s): query: %s IN ANY +E(0)D (192.0.2.53)\n", stamp, g.rng.IntN(0xffff), src, port, name, name)
+	case "denied":
+		fmt.Fprintf(w, "%s security: info: client @0x7f3a2c00%04x %s#%d (%s): query (cache) '%s/A/IN' denied\n", stamp, g.rng.IntN(0xffff), src, port, name, name)
+	}
+}
