@@ -361,6 +361,12 @@ func compileLogFormat(raw string) ([]step, error) {
 		if !st.field && st.lit == "" {
 			continue
 		}
+		// "%U%q" is Apache's way to write the request target.
+		if st.field && st.kind == fQuery && len(out) > 0 && out[len(out)-1].field && out[len(out)-1].kind == fPath {
+			out[len(out)-1].kind = fRequestURI
+			out[len(out)-1].name += st.name
+			continue
+		}
 		out = append(out, st)
 	}
 	client, tm, nfields := false, false, 0

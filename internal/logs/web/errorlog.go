@@ -110,6 +110,14 @@ fields:
 		i++
 	}
 	msg := s[i:]
+	// mod_security 2 repeats the client ("[client a:port] [client a]").
+	for src.IsValid() && strings.HasPrefix(msg, "[client ") {
+		e := strings.IndexByte(msg, ']')
+		if e < 0 {
+			break
+		}
+		msg = strings.TrimLeft(msg[e+1:], " ")
+	}
 	// 2.4 may put an APR error before the client: "(70014)End of file
 	// found: [client 1.2.3.4:5] AH02006: …"
 	if !src.IsValid() && strings.HasPrefix(msg, "(") {
