@@ -18,7 +18,7 @@ func TestReadReply(t *testing.T) {
 		{"250\r\n", 250, []string{""}, ""},
 		{"354 go on\n", 354, []string{"go on"}, ""},
 		{"250-a\r\n251 b\r\n", 0, nil, "code changed"},
-		{"25 short\r\n", 0, nil, "too short"},
+		{"25\r\n", 0, nil, "too short"},
 		{"abc hello\r\n", 0, nil, "does not start with a code"},
 		{"999 what\r\n", 0, nil, "out of range"},
 		{"250_x\r\n", 0, nil, "bad separator"},
