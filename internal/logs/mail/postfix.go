@@ -43,6 +43,14 @@ func parsePostfix(svc, msg string, ev *logs.Event) {
 	case hasPrefix(body, "sender non-delivery notification: "):
 		m.Action = logs.ActBackscatter
 		return
+	case hasPrefix(body, "filter: "), hasPrefix(body, "hold: "), hasPrefix(body, "discard: "),
+		hasPrefix(body, "redirect: "), hasPrefix(body, "warn: "), hasPrefix(body, "info: "),
+		hasPrefix(body, "prepend: "), hasPrefix(body, "replace: "):
+		// access(5) and header_checks actions other than reject.
+		if a, _, ok := clientAfter(body, "from "); ok {
+			ev.Src = a
+		}
+		return
 	case hasPrefix(body, "uid="):
 		// pickup: a local submission.
 		if v, ok := field(body, "from="); ok {
@@ -53,7 +61,7 @@ func parsePostfix(svc, msg string, ev *logs.Event) {
 	switch svc {
 	case "smtpd":
 		postfixSmtpd(body, ev)
-	case "postscreen":
+	case "postscreen", "tlsproxy":
 		postfixPostscreen(body, ev)
 	case "dnsblog":
 		// "addr 192.0.2.1 listed by domain zen.spamhaus.org as 127.0.0.2"
@@ -69,13 +77,27 @@ func parsePostfix(svc, msg string, ev *logs.Event) {
 	}
 }
 
-// queueID splits "3F2A01234: rest" or "NOQUEUE: rest".
+// queueID splits "3F2A01234: rest" or "NOQUEUE: rest". Short ids are
+// upper-case hex; long ids (enable_long_queue_ids) use an alphabet without
+// vowels, which keeps words such as "warning" from passing for one.
 func queueID(s string) (string, string, bool) {
 	n := 0
+	hex, vowel := true, false
 	for n < len(s) && n < 24 && isAlnum(s[n]) {
+		c := s[n]
+		if !(isDigit(c) || (c >= 'A' && c <= 'F')) {
+			hex = false
+		}
+		switch c {
+		case 'a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U':
+			vowel = true
+		}
 		n++
 	}
 	if n < 5 || n+1 >= len(s) || s[n] != ':' || s[n+1] != ' ' {
+		return "", s, false
+	}
+	if !hex && s[:n] != "NOQUEUE" && (vowel || n < 10) {
 		return "", s, false
 	}
 	return s[:n], s[n+2:], true

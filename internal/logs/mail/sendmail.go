@@ -147,14 +147,20 @@ func parseSendmail(msg string, ev *logs.Event) {
 	}
 }
 
-// sendmailQID splits "s1GNXHYB005133: rest" (8 to 20 alphanumerics).
+// sendmailQID splits "s1GNXHYB005133: rest": eight characters of encoded
+// time and the process id, at least twelve alphanumerics ending in digits.
 func sendmailQID(s string) (string, string, bool) {
 	n := 0
 	for n < len(s) && n < 24 && isAlnum(s[n]) {
 		n++
 	}
-	if n < 8 || n+1 >= len(s) || s[n] != ':' || s[n+1] != ' ' {
+	if n < 12 || n+1 >= len(s) || s[n] != ':' || s[n+1] != ' ' {
 		return "", s, false
+	}
+	for _, c := range []byte(s[n-4 : n]) {
+		if !isDigit(c) {
+			return "", s, false
+		}
 	}
 	return s[:n], s[n+2:], true
 }
