@@ -172,6 +172,7 @@ func TestAccessMalformed(t *testing.T) {
 		{NameCombined, `192.0.2.1 - - [10/Oct/2000:25:55:36 +0000] "GET / HTTP/1.1" 200 1`, reasonBadTime},
 		{NameCombined, `192.0.2.1 - - [10/Oct/2000:13:55:36 +0000 junk] "GET / HTTP/1.1" 200 1`, reasonBadTime},
 		{NameCombined, `999.0.2.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1`, reasonNoClient},
+		{NameCombined, `[] - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1`, reasonNoClient}, // found by FuzzCustom: panicked
 		{NameCommon, `192.0.2.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "ua"`, reasonTrailing},
 		{NameVhostCombined, `192.0.2.1 - - [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1 "-" "ua"`, reasonNoVhost},
 	}

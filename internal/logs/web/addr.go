@@ -18,7 +18,7 @@ func parseAddr(s string) (netip.Addr, bool) {
 		}
 		s = s[1 : len(s)-1]
 	}
-	if !addrStart(s[0]) {
+	if s == "" || !addrStart(s[0]) {
 		return netip.Addr{}, false
 	}
 	// A zone would make netip allocate, and it means nothing off this host.

@@ -8,7 +8,7 @@ import (
 	"github.com/irtui/irtui/internal/logs"
 )
 
-func customParser_(t *testing.T, format string) logs.Parser {
+func newCustomForTest(t *testing.T, format string) logs.Parser {
 	t.Helper()
 	if err := ValidateLogFormat(format); err != nil {
 		t.Fatalf("ValidateLogFormat(%q): %v", format, err)
@@ -74,7 +74,7 @@ func TestCustom(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p := customParser_(t, tc.format)
+			p := newCustomForTest(t, tc.format)
 			var ev logs.Event
 			if err := p.Parse(tc.line, &ev); err != nil {
 				t.Fatalf("%q: %v", tc.line, err)
@@ -88,7 +88,7 @@ func TestCustom(t *testing.T) {
 }
 
 func TestCustomMalformed(t *testing.T) {
-	p := customParser_(t, `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent`)
+	p := newCustomForTest(t, `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent`)
 	tests := []struct{ line, reason string }{
 		{``, reasonEmpty},
 		{`203.0.113.7 - - [02/Feb/2024:00:00:03 +0500] "GET / HTTP/1.1" OK 1`, reasonFormatMismatch},
