@@ -1,0 +1,137 @@
+// Package ui owns the console: the Bubble Tea models of each screen, their
+// key maps and styles. It reads analyzer snapshots and sends intents (trace
+// this, block that, add to the report) to engines it only knows through the
+// small interfaces below, so it never parses logs or builds firewall rules.
+package ui
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/irtui/irtui/internal/analyze"
+)
+
+// Mode is what the console is connected to; it is shown in the header at
+// all times so nobody mistakes a drill for the real firewall.
+type Mode int
+
+// The modes.
+const (
+	ModeLive   Mode = iota // blocks change the real firewall
+	ModeDrill              // a drill: generated or replayed logs, sandboxed blocks
+	ModeDryRun             // blocks are planned and shown, never applied
+)
+
+// String returns "LIVE", "DRILL" or "DRY-RUN".
+func (m Mode) String() string {
+	switch m {
+	case ModeDrill:
+		return "DRILL"
+	case ModeDryRun:
+		return "DRY-RUN"
+	}
+	return "LIVE"
+}
+
+// Action is what a block does to matching packets.
+type Action string
+
+// The block actions the dialog offers.
+const (
+	ActionDrop      Action = "drop"
+	ActionReject    Action = "reject"
+	ActionRateLimit Action = "ratelimit"
+)
+
+// BlockRequest is what the operator asked for in the block dialog.
+type BlockRequest struct {
+	Targets []netip.Prefix
+	Ports   []string // "tcp/80"; empty means every port
+	Action  Action
+	TTL     time.Duration
+	Reason  string // the finding or group the block came from
+}
+
+// Refusal is a target the planner refused, with the reason (for instance the
+// operator's own SSH client).
+type Refusal struct {
+	Target netip.Prefix
+	Reason string
+}
+
+// BlockPlan is a planned block: the exact rules text the operator confirms
+// and an opaque handle the engine applies.
+type BlockPlan struct {
+	Request BlockRequest
+	Rules   string
+	Refused []Refusal
+	Handle  any
+}
+
+// ActiveBlock is one block in force.
+type ActiveBlock struct {
+	ID      string
+	Target  string
+	Ports   string
+	Action  string
+	Expires time.Time // zero: never
+	Packets uint64
+	Bytes   uint64
+	Reason  string
+}
+
+// Blocker is the block engine as the console sees it. Every method may be
+// slow (it runs firewall tools); the console calls them only inside commands.
+type Blocker interface {
+	Plan(ctx context.Context, req BlockRequest) (BlockPlan, error)
+	Apply(ctx context.Context, plan BlockPlan) error
+	List(ctx context.Context) ([]ActiveBlock, error)
+	Unblock(ctx context.Context, id string) error
+	UnblockAll(ctx context.Context) (int, error)
+}
+
+// TraceResult is what the tracer learned about one address.
+type TraceResult struct {
+	Addr         netip.Addr
+	ASN          uint32
+	ASName       string
+	Country      string
+	Prefix       netip.Prefix
+	PTR          string // attacker-controlled
+	PTRConfirmed bool   // the PTR name resolves back to the address
+	Abuse        string // abuse contact, attacker-controlled
+	Err          string
+}
+
+// Tracer looks addresses up asynchronously: Request never blocks, results
+// arrive on Results in any order.
+type Tracer interface {
+	Request(addr netip.Addr)
+	Results() <-chan TraceResult
+}
+
+// Reporter collects targets for the abuse report.
+type Reporter interface {
+	Add(ctx context.Context, targets []netip.Prefix, reason string) error
+}
+
+// Engines is everything the console talks to. Snapshot is required; a nil
+// engine disables its keys (and their help) instead of failing.
+type Engines struct {
+	Snapshot func() *analyze.Snapshot
+	Impact   func([]netip.Prefix) analyze.Impact
+	Block    Blocker
+	Trace    Tracer
+	Report   Reporter
+}
+
+// Config is how the console is started.
+type Config struct {
+	Engines
+	Mode    Mode
+	Refresh time.Duration // how often a snapshot is taken; 1 s when zero
+	NoColor bool          // NO_COLOR: information is never carried by colour anyway
+	// Now returns the wall clock; tests fix it so TTL countdowns are stable.
+	Now func() time.Time
+}
