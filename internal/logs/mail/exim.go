@@ -152,7 +152,6 @@ func eximMessage(s string, ev *logs.Event) {
 	// "info exim[8003]: [8003] " in front of some journald exports.
 	if w, r := cutWord(s); len(w) < 16 {
 		if tag, r2 := cutWord(r); hasPrefix(tag, "exim") && strings.HasSuffix(tag, "]:") {
-			_ = w
 			s = r2
 			if len(s) > 2 && s[0] == '[' {
 				if end := strings.IndexByte(s, ']'); end > 1 && end < 24 && isDigit(s[1]) {
@@ -300,7 +299,7 @@ func eximMessage(s string, ev *logs.Event) {
 	switch {
 	case strings.Contains(s, " rejected RCPT "), strings.Contains(s, "rejected RCPT "):
 		rest, _ := after(s, "rejected RCPT ")
-		m.To = angle(rest)
+		m.To = strings.TrimSuffix(angle(rest), ":")
 		eximReject(rest, ev, ReasonOther)
 	case strings.Contains(s, "rejected MAIL "):
 		rest, _ := after(s, "rejected MAIL ")

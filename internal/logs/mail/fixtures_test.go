@@ -186,7 +186,7 @@ func crowdsecAsserts(t testing.TB, dir string) []csEntry {
 func TestCrowdsecHub(t *testing.T) {
 	tests := []struct {
 		dir, format, service string
-		program             func(ev *logs.Event) string
+		program              func(ev *logs.Event) string
 	}{
 		{"postfix-logs", "postfix", "", func(ev *logs.Event) string { return ev.Mail.Program }},
 		{"exim-logs", "exim", "", func(ev *logs.Event) string { return ev.Mail.Program }},
@@ -400,14 +400,18 @@ func TestRealMail(t *testing.T) {
 		}
 	}
 	postfixCounts := map[string]grep{
-		logs.ActConnect:     func(l string) bool { return strings.Contains(l, "/smtpd[") && strings.Contains(l, ": connect from ") },
-		logs.ActDisconnect:  func(l string) bool { return strings.Contains(l, "/smtpd[") && strings.Contains(l, ": disconnect from ") },
+		logs.ActConnect: func(l string) bool { return strings.Contains(l, "/smtpd[") && strings.Contains(l, ": connect from ") },
+		logs.ActDisconnect: func(l string) bool {
+			return strings.Contains(l, "/smtpd[") && strings.Contains(l, ": disconnect from ")
+		},
 		logs.ActBounced:     has("status=bounced", "status=expired"),
 		logs.ActSent:        has("status=sent"),
 		logs.ActDeferred:    has("status=deferred"),
 		logs.ActBackscatter: has(": sender non-delivery notification: "),
 		logs.ActQueued:      has("(queue active)"),
-		logs.ActAuthFail:    func(l string) bool { return strings.Contains(l, ": SASL ") && strings.Contains(l, "authentication failed") },
+		logs.ActAuthFail: func(l string) bool {
+			return strings.Contains(l, ": SASL ") && strings.Contains(l, "authentication failed")
+		},
 		logs.ActReject: func(l string) bool {
 			return (strings.Contains(l, " reject: ") || strings.Contains(l, " milter-reject: ") || strings.Contains(l, "limit exceeded: ")) &&
 				strings.Contains(l, " postfix")

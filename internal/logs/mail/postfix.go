@@ -486,7 +486,7 @@ func parseDovecot(msg string, ev *logs.Event) {
 			ev.Src = a
 		}
 	}
-	if v, ok := field(msg, "user=<"); ok {
+	if v, ok := field(msg, "user="); ok {
 		m.SASLUser = v
 	}
 	switch {
