@@ -27,10 +27,10 @@ type Config struct {
 }
 
 // ConfigPath is $XDG_CONFIG_HOME/irtui/config.yaml, or ~/.config/… when the
-// variable is unset.
+// variable is unset or relative.
 func ConfigPath() string {
 	dir := os.Getenv("XDG_CONFIG_HOME")
-	if dir == "" {
+	if dir == "" || !filepath.IsAbs(dir) { // the XDG spec says to ignore relative paths
 		home, err := os.UserHomeDir()
 		if err != nil {
 			return ""

@@ -180,7 +180,7 @@ func CheckRelay(ctx context.Context, opts RelayOptions) (res Result) {
 		res.Summary = fmt.Sprintf("bad address %q: %v (use HOST or HOST:PORT)", opts.Addr, err)
 		return res
 	}
-	data := &RelayData{}
+	data := &RelayData{Attempts: []RelayAttempt{}}
 	res.Data = data
 	d := net.Dialer{Timeout: opts.Timeout}
 	conn, err := d.DialContext(ctx, "tcp", opts.Addr)
