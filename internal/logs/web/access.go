@@ -87,6 +87,11 @@ func (p *accessParser) Parse(line string, ev *logs.Event) error {
 			first = false
 			continue
 		}
+		if tok[0] == '"' && cand.n == 0 {
+			// a quoted X-Forwarded-For holding no address ("-", "unknown")
+			first = false
+			continue
+		}
 		if first && cand.n == 0 && !strings.ContainsRune(tok, '"') {
 			vhost, hasVhost = tok, true
 			first = false

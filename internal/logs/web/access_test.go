@@ -127,6 +127,8 @@ func TestCombined(t *testing.T) {
 			want{"85.181.35.98", "2016-12-07T10:05:07Z", "GET", "/ocelot", "", "HTTP/1.1", 200, 571, "", "", "Firefox"}},
 		{"quoted xff then client", `"10.5.102.222, 199.96.1.1, 204.246.1.1" 10.2.1.185 - - [22/Jan/2016:13:18:29 +0000] "GET /assets/xxxx?q=100 HTTP/1.1" 200 25507 "-" "Amazon CloudFront"`,
 			want{"199.96.1.1", "2016-01-22T13:18:29Z", "GET", "/assets/xxxx", "q=100", "HTTP/1.1", 200, 25507, "", "", "Amazon CloudFront"}},
+		{"empty quoted xff then client", `"-" 203.0.113.185 - - [22/Jan/2016:13:18:29 +0000] "GET / HTTP/1.1" 200 1 "-" "-"`,
+			want{"203.0.113.185", "2016-01-22T13:18:29Z", "GET", "/", "", "HTTP/1.1", 200, 1, "", "", ""}},
 		{"ident and user then extra", `localhost:443 198.51.100.42 1j0vhgd jsmith [26/Jul/2023:00:01:26 -0700] "GET /secure/RapidBoard.jspa?rapidView=1295 HTTP/2.0" 200 17163 "-" "Mozilla/5.0" 116075`,
 			want{"198.51.100.42", "2023-07-26T07:01:26Z", "GET", "/secure/RapidBoard.jspa", "rapidView=1295", "HTTP/2.0", 200, 17163, "localhost", "", "Mozilla/5.0"}},
 		{"inside syslog", `Sep 15 16:13:46 ip-172-31-43-28 nginx[2869]: 81.150.104.130 - - [15/Sep/2021:16:13:46 +0000] "POST /wp-login.php HTTP/1.1" 200 5364 "-" "Firefox/64.0"`,

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/irtui/irtui/internal/logs"
+	"github.com/irtui/irtui/internal/testkit"
 )
 
 // genCombined makes n combined lines like a busy site's: several requests
@@ -165,4 +166,11 @@ func timeParse(p logs.Parser, line string) time.Duration {
 		}
 	}
 	return best
+}
+
+// BenchmarkCombinedElastic parses the 10,000 real Apache lines of the
+// elastic-examples fixture (Apache-2.0), the clean-licence real benchmark.
+func BenchmarkCombinedElastic(b *testing.B) {
+	path := testkit.Fixture(b, "elastic-examples/common-data-formats/apache_logs/apache_logs")
+	benchLines(b, parser(b, NameCombined, logs.Options{Location: time.UTC}), readLines(b, path))
 }
