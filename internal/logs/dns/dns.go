@@ -56,6 +56,9 @@ func newBind(o logs.Options) *bind {
 }
 
 func (p *bind) Parse(line string, ev *logs.Event) error {
+	// Clear what this parser sets, so an Event can be reused.
+	ev.Time, ev.Src, ev.Kind, ev.Format = time.Time{}, netip.Addr{}, logs.KindNone, ""
+	ev.DNS = logs.DNSFields{}
 	for len(line) > 0 && (line[len(line)-1] == '\r' || line[len(line)-1] == '\n') {
 		line = line[:len(line)-1]
 	}

@@ -23,6 +23,7 @@ func newExim(o logs.Options) *exim {
 }
 
 func (p *exim) Parse(line string, ev *logs.Event) error {
+	reset(ev)
 	line = trimEnd(line)
 	if line == "" {
 		return errEmpty

@@ -9,6 +9,7 @@ package mail
 import (
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/irtui/irtui/internal/logs"
 	"github.com/irtui/irtui/internal/logs/syslog"
@@ -47,23 +48,23 @@ const (
 	ReasonOther            = "other"             // refused for a reason not classified above
 )
 
-// Formats lists the mail formats. Sendmail comes before Postfix so that a
-// file of Sendmail lines only, which the lenient Postfix format also reads,
-// is named for what it is.
+// Formats lists the mail formats. Sendmail and Roundcube come before
+// Postfix so that a file holding only their lines, which the lenient Postfix
+// format also reads, is named for what it is when detection ties.
 func Formats() []logs.Format {
 	return []logs.Format{
 		{Name: "sendmail", Kind: logs.KindMail,
 			Doc: "Sendmail (sm-mta, sendmail) through syslog: rejects, relaying denied, AUTH failures, SMTP attacks, deliveries",
 			New: func(o logs.Options) logs.Parser { return newSyslogMail(o, familySendmail) }},
+		{Name: "roundcube", Kind: logs.KindMail,
+			Doc: "Roundcube webmail errors and userlogins logs: IMAP login failures, messages sent",
+			New: func(o logs.Options) logs.Parser { return newRoundcube(o) }},
 		{Name: "postfix", Kind: logs.KindMail,
 			Doc: "Postfix through syslog or journald (and the Sendmail, Dovecot and Roundcube lines that share mail.log): connects, rejects, SASL, postscreen, deliveries",
 			New: func(o logs.Options) logs.Parser { return newSyslogMail(o, familyPostfix) }},
 		{Name: "exim", Kind: logs.KindMail,
 			Doc: "Exim mainlog (or Exim through syslog): rejected RCPT, authenticator failed, protocol errors, arrivals, deliveries, bounces",
 			New: func(o logs.Options) logs.Parser { return newExim(o) }},
-		{Name: "roundcube", Kind: logs.KindMail,
-			Doc: "Roundcube webmail errors and userlogins logs: IMAP login failures, messages sent",
-			New: func(o logs.Options) logs.Parser { return newRoundcube(o) }},
 		{Name: "nginx-mail", Kind: logs.KindMail,
 			Doc: "nginx mail proxy (error-log lines of the mail module): connections, login failures and successes",
 			New: func(o logs.Options) logs.Parser { return newNginxMail(o) }},
@@ -73,7 +74,6 @@ func Formats() []logs.Format {
 // Malformed reasons.
 var (
 	errNotMail     = logs.Malformed("not a mail program")
-	errNotPostfix  = logs.Malformed("not a postfix line")
 	errNotSendmail = logs.Malformed("not a sendmail line")
 	errNotExim     = logs.Malformed("not an exim line")
 	errEmpty       = logs.Malformed("empty line")
@@ -104,7 +104,14 @@ func newSyslogMail(o logs.Options, f family) *syslogMail {
 	return p
 }
 
+// reset clears what a mail parser sets, so an Event can be reused.
+func reset(ev *logs.Event) {
+	ev.Time, ev.Src, ev.Kind, ev.Format = time.Time{}, netip.Addr{}, logs.KindNone, ""
+	ev.Mail = logs.MailFields{}
+}
+
 func (p *syslogMail) Parse(line string, ev *logs.Event) error {
+	reset(ev)
 	line = trimEnd(line)
 	if line == "" {
 		return errEmpty

@@ -431,3 +431,16 @@ func BenchmarkPostfixMix(b *testing.B) {
 	benchLines(b, "postfix", lines, size)
 }
 
+// TestEventReuse: a parser clears what it sets, so a caller may reuse one
+// Event for every line.
+func TestEventReuse(t *testing.T) {
+	p := newParser(t, "postfix")
+	var ev logs.Event
+	_ = p.Parse("Jan  2 03:04:05 mx postfix/smtpd[1]: warning: unknown[192.0.2.5]: SASL LOGIN authentication failed: x, sasl_username=a", &ev)
+	if err := p.Parse("Jan  2 03:04:05 mx postfix/qmgr[1]: 7EE668039: removed", &ev); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Src.IsValid() || ev.Mail.SASLUser != "" || ev.Mail.Reason != "" || ev.Mail.Action != logs.ActOther {
+		t.Errorf("stale fields: %+v", ev)
+	}
+}

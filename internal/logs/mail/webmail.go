@@ -35,6 +35,7 @@ func newRoundcube(o logs.Options) *roundcube {
 }
 
 func (p *roundcube) Parse(line string, ev *logs.Event) error {
+	reset(ev)
 	line = trimEnd(line)
 	if len(line) < 23 || line[0] != '[' || line[3] != '-' || line[7] != '-' || line[12] != ' ' {
 		return errNotRoundcube
@@ -184,6 +185,7 @@ func newNginxMail(o logs.Options) *nginxMail {
 }
 
 func (p *nginxMail) Parse(line string, ev *logs.Event) error {
+	reset(ev)
 	line = trimEnd(line)
 	if len(line) < 24 || line[4] != '/' || line[7] != '/' || line[10] != ' ' || line[19] != ' ' || line[20] != '[' {
 		return errNotNginxMail
