@@ -53,6 +53,7 @@ type Snapshot struct {
 	Lines     int64           // lines read
 	Parsed    int64           // lines understood
 	Malformed int64           // lines not understood
+	Skipped   int64           // lines understood but older than Config.Since
 	Formats   map[string]int64
 	// Total is the whole traffic as one group (rate against baseline).
 	Total Group
@@ -64,6 +65,8 @@ type Snapshot struct {
 	ASes     []Group // Key is "AS<n>" or "AS unknown"
 	Pages    []Group // Key is vhost+path
 	Statuses []Group // Key is "2xx", "3xx", ...
+	// StatusCodes has one row per HTTP status code, Key "200", "404", ...
+	StatusCodes []Group
 
 	MailActions []Group // Key is action, or action/reason for rejects
 	MailClients []Group // Key is the client address
@@ -97,6 +100,16 @@ type Group struct {
 	Last     time.Time
 	Trend    []float64 // events per second, one point per shortest-window bucket, oldest first
 	Top      []Member  // top members: addresses of a prefix, prefixes of an AS, ASes of a page
+
+	// Vhost and Path split a page's Key.
+	Vhost, Path string
+	// Estimated is set when Events may be low by up to ErrorBound because
+	// the group was evicted once (heavy-hitter tracking at high cardinality).
+	Estimated  bool
+	ErrorBound int64
+	// Samples are a few raw lines of a top address (attacker-controlled:
+	// sanitize before showing), for evidence in an abuse report.
+	Samples []string
 }
 
 // Member is one top member of a group.

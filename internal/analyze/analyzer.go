@@ -1,0 +1,411 @@
+package analyze
+
+import (
+	"hash/maphash"
+	"math/bits"
+	"net/netip"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/irtui/irtui/internal/logs"
+	"github.com/irtui/irtui/internal/sanitize"
+)
+
+// Analyzer owns all counting. It is the sink the ingest stage feeds:
+// AddEvents may be called from several goroutines at once, and Snapshot
+// from any goroutine while they run.
+type Analyzer struct {
+	cfg    Config
+	clk    *clock
+	shards []*shard
+	pool   sync.Pool
+	seed   maphash.Seed
+	res    atomic.Pointer[resolverBox]
+
+	newest, oldest atomic.Int64
+	parsed         atomic.Int64
+	skipped        atomic.Int64
+	malformed      atomic.Int64
+
+	hmu     sync.Mutex // guards what follows
+	health  map[string]*health
+	order   []string // sources in the order first seen
+	formats map[string]int64
+	recent  []RecentLine
+	rpos    int
+	bad     []BadLine
+	bpos    int
+
+	fmu   sync.Mutex
+	found map[string]foundAt // finding ID → when first and last raised
+}
+
+type resolverBox struct{ r ASResolver }
+
+type foundAt struct{ first, last time.Time }
+
+// health is what the analyzer knows about one source.
+type health struct {
+	name, host, format string
+	lines, malformed   int64
+	newest             int64
+	t                  trendRing
+	err                string
+}
+
+const maxBad = 100
+
+// New returns an analyzer with cfg (normalised; see DefaultConfig).
+func New(cfg Config) *Analyzer {
+	if err := cfg.normalize(); err != nil {
+		// An invalid config from code (not a file) falls back to defaults
+		// rather than failing ingestion.
+		cfg = DefaultConfig()
+		_ = cfg.normalize()
+	}
+	n := cfg.Shards
+	if n <= 0 {
+		n = 2 * runtime.GOMAXPROCS(0)
+		if n > 16 {
+			n = 16
+		}
+	}
+	a := &Analyzer{
+		cfg:     cfg,
+		clk:     newClock(cfg.Windows[0], cfg.Windows[len(cfg.Windows)-1], cfg.BaselineHalfLife),
+		seed:    maphash.MakeSeed(),
+		health:  make(map[string]*health),
+		formats: make(map[string]int64),
+		found:   make(map[string]foundAt),
+	}
+	for i := 0; i < n; i++ {
+		a.shards = append(a.shards, newShard(&a.cfg, n))
+	}
+	a.pool.New = func() any { return &scratch{order: make([][]int32, n)} }
+	if cfg.Recent > 0 {
+		a.recent = make([]RecentLine, 0, cfg.Recent)
+	}
+	a.oldest.Store(0)
+	return a
+}
+
+// Config returns the configuration in use.
+func (a *Analyzer) Config() Config { return a.cfg }
+
+// SetASResolver installs the enrichment that maps addresses to ASes. Until
+// it is set every address is "AS unknown"; addresses already counted move
+// to their AS as they are seen again.
+func (a *Analyzer) SetASResolver(r ASResolver) {
+	if r == nil {
+		a.res.Store(nil)
+		return
+	}
+	a.res.Store(&resolverBox{r})
+}
+
+func (a *Analyzer) resolver() ASResolver {
+	if b := a.res.Load(); b != nil {
+		return b.r
+	}
+	return nil
+}
+
+type scratch struct {
+	pre   []pre
+	buf   []byte
+	order [][]int32
+}
+
+// AddEvents counts a batch of events. It does not keep the slice nor any
+// string in it beyond the call (what it keeps, it copies).
+func (a *Analyzer) AddEvents(batch []logs.Event) {
+	if len(batch) == 0 {
+		return
+	}
+	sc := a.pool.Get().(*scratch)
+	if cap(sc.pre) < len(batch) {
+		sc.pre = make([]pre, len(batch))
+	}
+	sc.pre = sc.pre[:len(batch)]
+	sc.buf = sc.buf[:0]
+	for i := range sc.order {
+		sc.order[i] = sc.order[i][:0]
+	}
+	var newest int64
+	var oldest int64
+	var skipped int64
+	since := a.cfg.Since
+	nsh := uint64(len(a.shards))
+	for i := range batch {
+		ev := &batch[i]
+		p := &sc.pre[i]
+		*p = pre{}
+		if ev.Kind == logs.KindNone || ev.Time.IsZero() || (!since.IsZero() && ev.Time.Before(since)) {
+			p.skip = true
+			skipped++
+			continue
+		}
+		ns := ev.Time.UnixNano()
+		p.ns, p.fe, p.ce = ns, a.clk.fine(ns), a.clk.coarse(ns)
+		newest = max(newest, ns)
+		if oldest == 0 || ns < oldest {
+			oldest = ns
+		}
+		src := ev.Src.Unmap()
+		p.src = src
+		p.outside = true
+		if src.IsValid() {
+			p.srcH = addrHash(src)
+			p.p1, p.p2 = Prefixes(src)
+			p.outside = !a.cfg.inside(src)
+		}
+		p.ks = int32(len(sc.buf))
+		switch ev.Kind {
+		case logs.KindHTTP:
+			if ev.HTTP.Action == "" {
+				vh := ev.HTTP.Vhost
+				if len(vh) > 255 {
+					vh = vh[:255]
+				}
+				path := ev.HTTP.Path
+				if len(path) > maxKeyLen {
+					path = path[:maxKeyLen]
+				}
+				sc.buf = AppendPage(sc.buf, vh, path)
+				p.vlen = int32(len(vh))
+				p.pageH = uint32(maphash.Bytes(a.seed, sc.buf[p.ks:]))
+				p.uaH = uint32(maphash.String(a.seed, ev.HTTP.UA))
+			}
+		case logs.KindMail:
+			act := ev.Mail.Action
+			if act == "" {
+				act = logs.ActOther
+			}
+			sc.buf = append(sc.buf, act...)
+			if ev.Mail.Reason != "" && act == logs.ActReject {
+				sc.buf = append(sc.buf, '/')
+				sc.buf = append(sc.buf, ev.Mail.Reason[:min(len(ev.Mail.Reason), 64)]...)
+			}
+		case logs.KindDNS:
+			q := ev.DNS.QName
+			if len(q) > 255 {
+				q = q[:255]
+			}
+			for len(q) > 1 && q[len(q)-1] == '.' {
+				q = q[:len(q)-1]
+			}
+			for j := 0; j < len(q); j++ {
+				c := q[j]
+				if c >= 'A' && c <= 'Z' {
+					c += 'a' - 'A'
+				}
+				sc.buf = append(sc.buf, c)
+			}
+		}
+		p.ke = int32(len(sc.buf))
+		s := 0
+		if src.IsValid() {
+			hi, _ := bits.Mul64(shardKey(src), nsh)
+			s = int(hi)
+		}
+		sc.order[s] = append(sc.order[s], int32(i))
+	}
+	if newest != 0 {
+		a.noteTimes(oldest, newest)
+	}
+
+	// Take the shards as they come free, so two callers at once work on
+	// different shards instead of queueing on one lock.
+	var pending uint64
+	for s, o := range sc.order {
+		if len(o) > 0 {
+			pending |= 1 << s
+		}
+	}
+	for pending != 0 {
+		progressed := false
+		for m := pending; m != 0; m &= m - 1 {
+			s := bits.TrailingZeros64(m)
+			sh := a.shards[s]
+			if !sh.mu.TryLock() {
+				continue
+			}
+			for _, i := range sc.order[s] {
+				sh.add(a, &batch[i], &sc.pre[i], sc.buf)
+			}
+			sh.mu.Unlock()
+			pending &^= 1 << s
+			progressed = true
+		}
+		if !progressed && pending != 0 {
+			s := bits.TrailingZeros64(pending)
+			sh := a.shards[s]
+			sh.mu.Lock()
+			for _, i := range sc.order[s] {
+				sh.add(a, &batch[i], &sc.pre[i], sc.buf)
+			}
+			sh.mu.Unlock()
+			pending &^= 1 << s
+		}
+	}
+	a.parsed.Add(int64(len(batch)) - skipped)
+	a.skipped.Add(skipped)
+	a.noteBatch(batch, sc.pre)
+	a.pool.Put(sc)
+}
+
+// noteTimes advances the data clock.
+func (a *Analyzer) noteTimes(oldest, newest int64) {
+	for {
+		cur := a.newest.Load()
+		if newest <= cur || a.newest.CompareAndSwap(cur, newest) {
+			break
+		}
+	}
+	for {
+		cur := a.oldest.Load()
+		if (cur != 0 && oldest >= cur) || a.oldest.CompareAndSwap(cur, oldest) {
+			break
+		}
+	}
+	// The baseline's history starts at the oldest event seen.
+	fe := a.clk.fine(oldest)
+	for {
+		cur := atomic.LoadInt32(&a.clk.start)
+		if (cur != 0 && fe >= cur) || atomic.CompareAndSwapInt32(&a.clk.start, cur, fe) {
+			break
+		}
+	}
+}
+
+const recentPerBatch = 256
+
+// noteBatch updates source health, format counts and the ring of recent lines.
+func (a *Analyzer) noteBatch(batch []logs.Event, pres []pre) {
+	a.hmu.Lock()
+	defer a.hmu.Unlock()
+	var h *health
+	var fmtName string
+	var fmtRun int64
+	for i := range batch {
+		ev := &batch[i]
+		if h == nil || h.name != ev.Source || h.host != ev.Host {
+			h = a.sourceLocked(ev.Source, ev.Host)
+		}
+		h.lines++
+		if pres[i].skip {
+			continue
+		}
+		if ev.Format != "" && h.format != ev.Format {
+			h.format = strings.Clone(ev.Format)
+		}
+		h.newest = max(h.newest, pres[i].ns)
+		h.t.add(pres[i].fe, 1)
+		if ev.Format != fmtName {
+			if fmtRun > 0 {
+				a.formats[fmtName] += fmtRun
+			}
+			fmtName, fmtRun = ev.Format, 0
+			if _, ok := a.formats[fmtName]; !ok {
+				fmtName = strings.Clone(fmtName)
+				a.formats[fmtName] = 0
+			}
+		}
+		fmtRun++
+	}
+	if fmtRun > 0 {
+		a.formats[fmtName] += fmtRun
+	}
+	if cap(a.recent) == 0 {
+		return
+	}
+	start := max(0, len(batch)-min(recentPerBatch, cap(a.recent)))
+	// One copy of all kept lines, sliced: one allocation per batch.
+	var sb strings.Builder
+	for i := start; i < len(batch); i++ {
+		if !pres[i].skip {
+			sb.WriteString(clipLen(batch[i].Line))
+		}
+	}
+	all := sb.String()
+	off := 0
+	for i := start; i < len(batch); i++ {
+		if pres[i].skip {
+			continue
+		}
+		ev := &batch[i]
+		l := len(clipLen(ev.Line))
+		r := RecentLine{Time: ev.Time, Source: a.sourceLocked(ev.Source, ev.Host).name, Src: ev.Src, Kind: ev.Kind.String(), Line: all[off : off+l]}
+		off += l
+		if len(a.recent) < cap(a.recent) {
+			a.recent = append(a.recent, r)
+		} else {
+			a.recent[a.rpos] = r
+			a.rpos = (a.rpos + 1) % len(a.recent)
+		}
+	}
+}
+
+func clipLen(s string) string {
+	if len(s) > 4096 {
+		return s[:4096]
+	}
+	return s
+}
+
+func (a *Analyzer) sourceLocked(name, host string) *health {
+	h := a.health[name]
+	if h == nil {
+		if len(a.health) >= 4096 { // a pathological number of sources: fold
+			name = "(other sources)"
+			if h = a.health[name]; h != nil {
+				return h
+			}
+		}
+		h = &health{name: strings.Clone(name), host: strings.Clone(host)}
+		a.health[h.name] = h
+		a.order = append(a.order, h.name)
+	}
+	return h
+}
+
+// AddMalformed counts a line no parser understood and keeps a bounded sample.
+func (a *Analyzer) AddMalformed(source string, lineNo int64, reason, line string) {
+	a.malformed.Add(1)
+	a.hmu.Lock()
+	defer a.hmu.Unlock()
+	h := a.sourceLocked(source, "")
+	h.lines++
+	h.malformed++
+	b := BadLine{Source: h.name, LineNo: lineNo, Reason: strings.Clone(reason[:min(len(reason), 128)]), Line: clip(line)}
+	if len(a.bad) < maxBad {
+		a.bad = append(a.bad, b)
+	} else {
+		a.bad[a.bpos] = b
+		a.bpos = (a.bpos + 1) % maxBad
+	}
+}
+
+// SourceError records the last error of a source (a file that vanished, a
+// permission problem), shown with its health.
+func (a *Analyzer) SourceError(source, msg string) {
+	a.hmu.Lock()
+	defer a.hmu.Unlock()
+	a.sourceLocked(source, "").err = sanitize.Truncate(msg, 300)
+}
+
+// Newest returns the time of the newest event (the data clock).
+func (a *Analyzer) Newest() time.Time {
+	if n := a.newest.Load(); n != 0 {
+		return time.Unix(0, n).UTC()
+	}
+	return time.Time{}
+}
+
+// isTarget reports whether an address may be proposed as a block target.
+func (a *Analyzer) isTarget(ip netip.Addr) bool {
+	return ip.IsValid() && !ip.IsLoopback() && !ip.IsUnspecified() && !a.cfg.allowed(ip)
+}

@@ -1,0 +1,572 @@
+package analyze
+
+import (
+	"cmp"
+	"maps"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// extra is what a table's per-key extension must offer a snapshot.
+type extra[X any] interface {
+	sources() int
+	// frozen returns a copy that shares nothing the table still mutates.
+	frozen() X
+}
+
+func (x ipX) frozen() ipX   { return x }
+func (x noX) frozen() noX   { return x }
+func (x grpX) frozen() grpX { return grpX{} }
+func (x pfxX) frozen() pfxX { return pfxX{asn: x.asn} }
+func (x pageX) frozen() pageX {
+	y := pageX{vlen: x.vlen}
+	if x.top != nil {
+		t := *x.top
+		y.top = &t
+	}
+	return y
+}
+
+// counts are a group's numbers as read at one moment.
+type counts struct {
+	total, err, bytes int64
+	first, last       int64
+	short, long       int64
+	base              float64 // events per fine bucket
+	trend             [nFine]uint32
+	src               int
+	samples           []string
+}
+
+func (c *counts) add(o *counts) {
+	c.total += o.total
+	c.err += o.err
+	c.bytes += o.bytes
+	if c.first == 0 || (o.first != 0 && o.first < c.first) {
+		c.first = o.first
+	}
+	c.last = max(c.last, o.last)
+	c.short += o.short
+	c.long += o.long
+	c.base += o.base
+	for i := range c.trend {
+		c.trend[i] += o.trend[i]
+	}
+	c.src += o.src
+	if len(c.samples) < 3 {
+		c.samples = append(c.samples, o.samples[:min(len(o.samples), 3-len(c.samples))]...)
+	}
+}
+
+type row[K comparable, X any] struct {
+	key K
+	x   X
+	counts
+}
+
+// extract reads the hot entries of t.
+func extract[K comparable, X extra[X]](t *table[K, X], c *clock, nowF, nowC int32, out []row[K, X]) []row[K, X] {
+	t.refresh(nowC)
+	for _, i := range t.hot {
+		e := t.at(i)
+		r := row[K, X]{key: e.key, x: e.x.frozen()}
+		r.total, r.err, r.bytes, r.first, r.last = e.total, e.err, e.bytes, e.first, e.last
+		r.short, r.long, r.base = e.r.short(nowF), e.r.long(nowC), e.r.baseline(c, nowF)
+		for j := range r.trend {
+			r.trend[j] = e.r.fineAt(nowF - nFine + 1 + int32(j))
+		}
+		r.src = e.x.sources()
+		if e.samples != nil {
+			r.samples = slices.Clone(*e.samples)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// mergeInto adds rows to m by key (groupings whose keys recur across shards).
+func mergeInto[K comparable, X any](m map[K]*row[K, X], rows []row[K, X]) {
+	for i := range rows {
+		r := &rows[i]
+		if o, ok := m[r.key]; ok {
+			o.add(&r.counts)
+			continue
+		}
+		m[r.key] = r
+	}
+}
+
+func values[K comparable, X any](m map[K]*row[K, X]) []row[K, X] {
+	out := make([]row[K, X], 0, len(m))
+	for _, r := range m {
+		out = append(out, *r)
+	}
+	return out
+}
+
+type seriesView struct {
+	counts
+	trendAll [trendSlots]float64
+}
+
+type clusterView struct {
+	fp     uint64
+	ua     string
+	pages  []string
+	size   int
+	events int64
+	first  int64
+	last   int64
+	ases   map[uint32]int
+}
+
+// view is everything read from the shards for one snapshot, merged.
+type view struct {
+	nowF, nowC int32
+	warm       bool
+	ips        []row[netip.Addr, ipX]
+	pfx        []row[netip.Prefix, pfxX]
+	ases       []row[uint32, grpX]
+	pages      []row[string, pageX]
+	classes    []row[string, grpX]
+	codes      []row[int, grpX]
+	mailAct    []row[string, grpX]
+	mailCli    []row[netip.Addr, noX]
+	mailFrom   []row[string, grpX]
+	dnsName    []row[string, grpX]
+	dnsType    []row[string, grpX]
+	dnsCli     []row[netip.Addr, noX]
+	sig        [nSig][]row[netip.Addr, noX]
+	ser        [nSeries]seriesView
+	clusters   []clusterView
+}
+
+// read takes every shard's lock in turn, briefly, and merges what it read.
+func (a *Analyzer) read() *view {
+	c := a.clk
+	newest := a.newest.Load()
+	v := &view{}
+	if newest == 0 {
+		return v
+	}
+	v.nowF, v.nowC = c.fine(newest), c.coarse(newest)
+	v.warm = c.warm(v.nowF)
+	nowF, nowC := v.nowF, v.nowC
+	ases := map[uint32]*row[uint32, grpX]{}
+	pages := map[string]*row[string, pageX]{}
+	classes := map[string]*row[string, grpX]{}
+	codes := map[int]*row[int, grpX]{}
+	mailAct := map[string]*row[string, grpX]{}
+	mailFrom := map[string]*row[string, grpX]{}
+	dnsName := map[string]*row[string, grpX]{}
+	dnsType := map[string]*row[string, grpX]{}
+	clusters := map[uint64]*clusterView{}
+	for _, sh := range a.shards {
+		var (
+			rAS                     []row[uint32, grpX]
+			rPages                  []row[string, pageX]
+			rCl, rMA, rMF, rDN, rDT []row[string, grpX]
+			rCodes                  []row[int, grpX]
+			ser                     [nSeries]series
+			cls                     []clusterView
+		)
+		sh.mu.Lock()
+		v.ips = extract(sh.ips, c, nowF, nowC, v.ips)
+		v.pfx = extract(sh.pfx, c, nowF, nowC, v.pfx)
+		rAS = extract(sh.ases, c, nowF, nowC, nil)
+		rPages = extract(sh.pages, c, nowF, nowC, nil)
+		rCl = extract(sh.classes, c, nowF, nowC, nil)
+		rCodes = extract(sh.codes, c, nowF, nowC, nil)
+		rMA = extract(sh.mailAct, c, nowF, nowC, nil)
+		v.mailCli = extract(sh.mailCli, c, nowF, nowC, v.mailCli)
+		rMF = extract(sh.mailFrom, c, nowF, nowC, nil)
+		rDN = extract(sh.dnsName, c, nowF, nowC, nil)
+		rDT = extract(sh.dnsType, c, nowF, nowC, nil)
+		v.dnsCli = extract(sh.dnsCli, c, nowF, nowC, v.dnsCli)
+		for k := range sh.sig {
+			v.sig[k] = extract(sh.sig[k], c, nowF, nowC, v.sig[k])
+		}
+		ser = sh.ser
+		for fp, cl := range sh.clusters {
+			if cl.size < 1 {
+				continue
+			}
+			cls = append(cls, clusterView{fp: fp, ua: cl.ua, pages: cl.pages, size: cl.size, events: cl.events,
+				first: cl.first, last: cl.last, ases: maps.Clone(cl.ases)})
+		}
+		sh.mu.Unlock()
+
+		mergeInto(ases, rAS)
+		mergeInto(pages, rPages)
+		mergeInto(classes, rCl)
+		mergeInto(codes, rCodes)
+		mergeInto(mailAct, rMA)
+		mergeInto(mailFrom, rMF)
+		mergeInto(dnsName, rDN)
+		mergeInto(dnsType, rDT)
+		for k := range ser {
+			s := &ser[k]
+			sv := &v.ser[k]
+			one := counts{total: s.total, bytes: s.bytes, first: s.first, last: s.last,
+				short: s.r.short(nowF), long: s.r.long(nowC), base: s.r.baseline(c, nowF)}
+			for j := range one.trend {
+				one.trend[j] = s.r.fineAt(nowF - nFine + 1 + int32(j))
+			}
+			sv.add(&one)
+			s.t.mergeInto(sv.trendAll[:], nowF)
+		}
+		for i := range cls {
+			cl := &cls[i]
+			if o := clusters[cl.fp]; o != nil {
+				o.size += cl.size
+				o.events += cl.events
+				o.first = min(o.first, cl.first)
+				o.last = max(o.last, cl.last)
+				for k, n := range cl.ases {
+					o.ases[k] += n
+				}
+				continue
+			}
+			clusters[cl.fp] = cl
+		}
+	}
+	v.ases = values(ases)
+	v.pages = values(pages)
+	v.classes = values(classes)
+	v.codes = values(codes)
+	v.mailAct = values(mailAct)
+	v.mailFrom = values(mailFrom)
+	v.dnsName = values(dnsName)
+	v.dnsType = values(dnsType)
+	for _, cl := range clusters {
+		v.clusters = append(v.clusters, *cl)
+	}
+	a.sortView(v)
+	return v
+}
+
+// events is the count a group is ranked and shown by.
+func (a *Analyzer) events(c *counts) int64 {
+	if a.cfg.Cumulative {
+		return c.total
+	}
+	return c.long
+}
+
+func byEvents[K comparable, X any](a *Analyzer, rows []row[K, X], key func(K) string) {
+	slices.SortFunc(rows, func(x, y row[K, X]) int {
+		if c := cmp.Compare(a.events(&y.counts), a.events(&x.counts)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(y.short, x.short); c != 0 {
+			return c
+		}
+		return cmp.Compare(key(x.key), key(y.key))
+	})
+}
+
+func addrKey(a netip.Addr) string     { return a.String() }
+func prefixKey(p netip.Prefix) string { return p.String() }
+func strKey(s string) string          { return s }
+func intKey(i int) string             { return strconv.Itoa(i) }
+
+func (a *Analyzer) sortView(v *view) {
+	byEvents(a, v.ips, addrKey)
+	byEvents(a, v.pfx, prefixKey)
+	byEvents(a, v.ases, asKey)
+	byEvents(a, v.pages, strKey)
+	byEvents(a, v.classes, strKey)
+	byEvents(a, v.codes, intKey)
+	byEvents(a, v.mailAct, strKey)
+	byEvents(a, v.mailCli, addrKey)
+	byEvents(a, v.mailFrom, strKey)
+	byEvents(a, v.dnsName, strKey)
+	byEvents(a, v.dnsType, strKey)
+	byEvents(a, v.dnsCli, addrKey)
+	for k := range v.sig {
+		byEvents(a, v.sig[k], addrKey)
+	}
+	slices.SortFunc(v.clusters, func(x, y clusterView) int {
+		if c := cmp.Compare(y.events, x.events); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.fp, y.fp)
+	})
+}
+
+// Snapshot returns an immutable picture of everything counted so far. It
+// reads only each grouping's hot list, so its cost does not depend on how
+// many addresses are tracked, and holds each shard's lock only while
+// copying that shard's rows.
+func (a *Analyzer) Snapshot() *Snapshot {
+	v := a.read()
+	s := &Snapshot{
+		Taken:     time.Now(),
+		Windows:   slices.Clone(a.cfg.Windows),
+		Parsed:    a.parsed.Load(),
+		Malformed: a.malformed.Load(),
+		Skipped:   a.skipped.Load(),
+	}
+	s.Lines = s.Parsed + s.Malformed + s.Skipped
+	if n := a.newest.Load(); n != 0 {
+		s.Newest = time.Unix(0, n).UTC()
+		s.To = s.Newest
+		s.From = time.Unix(0, a.oldest.Load()).UTC()
+	}
+	a.health0(s, v)
+	if v.nowF == 0 {
+		return s
+	}
+	tot := &v.ser[serTotal]
+	s.Total = a.group("total", &tot.counts, a.events(&tot.counts))
+	s.Total.Trend = a.perSecond(tot.trendAll[:])
+	totalEvents := s.Total.Events
+	top := a.cfg.Top
+	res := a.resolver()
+
+	// Addresses, with their AS (resolved now for the top rows if unknown).
+	asNames := map[uint32][2]string{}
+	ips := v.ips[:min(len(v.ips), top)]
+	for i := range ips {
+		r := &ips[i]
+		g := a.group(r.key.String(), &r.counts, totalEvents)
+		g.Prefix = netip.PrefixFrom(r.key, r.key.BitLen())
+		g.Samples = r.samples
+		g.ASN = r.x.asn
+		if res != nil {
+			if asn, name, cc, ok := res.ASOf(r.key); ok {
+				g.ASN, g.ASName, g.Country = asn, name, cc
+				asNames[asn] = [2]string{name, cc}
+			}
+		}
+		s.IPs = append(s.IPs, g)
+	}
+
+	// Prefixes, each with its top addresses.
+	ipsOf := map[netip.Prefix][]Member{}
+	for i := range v.ips {
+		r := &v.ips[i]
+		p1, p2 := Prefixes(r.key)
+		m := Member{Key: r.key.String(), Events: a.events(&r.counts)}
+		for _, p := range []netip.Prefix{p1, p2} {
+			if p.IsValid() && len(ipsOf[p]) < 5 {
+				ipsOf[p] = append(ipsOf[p], m)
+			}
+		}
+	}
+	pfxOf := map[uint32][]Member{}
+	for i := range v.pfx {
+		r := &v.pfx[i]
+		if i < top {
+			g := a.group(r.key.String(), &r.counts, totalEvents)
+			g.Prefix = r.key
+			g.ASN = r.x.asn
+			if n, ok := asNames[g.ASN]; ok {
+				g.ASName, g.Country = n[0], n[1]
+			}
+			g.Top = ipsOf[r.key]
+			s.Prefixes = append(s.Prefixes, g)
+		}
+		if (r.key.Addr().Is4() || r.key.Bits() == 48) && len(pfxOf[r.x.asn]) < 5 {
+			pfxOf[r.x.asn] = append(pfxOf[r.x.asn], Member{Key: r.key.String(), Events: a.events(&r.counts)})
+		}
+	}
+	for i := range v.ases[:min(len(v.ases), top)] {
+		r := &v.ases[i]
+		g := a.group(asKey(r.key), &r.counts, totalEvents)
+		g.ASN = r.key
+		if n, ok := asNames[r.key]; ok {
+			g.ASName, g.Country = n[0], n[1]
+		}
+		g.Top = pfxOf[r.key]
+		s.ASes = append(s.ASes, g)
+	}
+	for i := range v.pages[:min(len(v.pages), top)] {
+		r := &v.pages[i]
+		g := a.group(r.key, &r.counts, totalEvents)
+		vl := min(int(r.x.vlen), len(r.key))
+		g.Vhost, g.Path = r.key[:vl], r.key[vl:]
+		g.Top = a.pageASes(r.x.top, res)
+		s.Pages = append(s.Pages, g)
+	}
+	s.Statuses = groups(a, v.classes, top, strKey, totalEvents)
+	s.StatusCodes = groups(a, v.codes, top, intKey, totalEvents)
+	mailTotal := a.events(&v.ser[serMail].counts)
+	s.MailActions = groups(a, v.mailAct, top, strKey, mailTotal)
+	s.MailClients = groups(a, v.mailCli, top, addrKey, mailTotal)
+	s.MailSenders = groups(a, v.mailFrom, top, strKey, mailTotal)
+	dnsTotal := a.events(&v.ser[serDNS].counts)
+	s.DNSNames = groups(a, v.dnsName, top, strKey, dnsTotal)
+	s.DNSTypes = groups(a, v.dnsType, top, strKey, dnsTotal)
+	s.DNSClients = groups(a, v.dnsCli, top, addrKey, dnsTotal)
+	s.DNSDenied = groups(a, v.sig[sigDNSDenied], top, addrKey, a.events(&v.ser[serDNSDenied].counts))
+	s.Clusters = a.clusters(v, res)
+	s.Findings = a.detect(v, s)
+	return s
+}
+
+func groups[K comparable, X any](a *Analyzer, rows []row[K, X], top int, key func(K) string, total int64) []Group {
+	rows = rows[:min(len(rows), top)]
+	out := make([]Group, 0, len(rows))
+	for i := range rows {
+		g := a.group(key(rows[i].key), &rows[i].counts, total)
+		if p, ok := any(rows[i].key).(netip.Addr); ok {
+			g.Prefix = netip.PrefixFrom(p, p.BitLen())
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// group turns counts into a Group row.
+func (a *Analyzer) group(key string, c *counts, total int64) Group {
+	fineSec := float64(a.clk.fineW) / 1e9
+	g := Group{
+		Key:      key,
+		Events:   a.events(c),
+		Bytes:    c.bytes,
+		Sources:  c.src,
+		Rate:     float64(c.short) / a.clk.shortSec,
+		Baseline: c.base / fineSec,
+		Trend:    make([]float64, nFine),
+	}
+	if c.first != 0 {
+		g.First = time.Unix(0, c.first).UTC()
+	}
+	if c.last != 0 {
+		g.Last = time.Unix(0, c.last).UTC()
+	}
+	if total > 0 {
+		g.Share = float64(g.Events) / float64(total)
+	}
+	for i, n := range c.trend {
+		g.Trend[i] = float64(n) / fineSec
+	}
+	if c.err > 0 {
+		g.Estimated, g.ErrorBound = true, c.err
+	}
+	return g
+}
+
+func (a *Analyzer) perSecond(counts []float64) []float64 {
+	fineSec := float64(a.clk.fineW) / 1e9
+	out := make([]float64, len(counts))
+	for i, n := range counts {
+		out[i] = n / fineSec
+	}
+	return out
+}
+
+// pageASes turns a page's top addresses into its top ASes.
+func (a *Analyzer) pageASes(top *[pageTopN]ipCount, res ASResolver) []Member {
+	if top == nil {
+		return nil
+	}
+	by := map[uint32]int64{}
+	for _, c := range top {
+		if !c.ip.IsValid() {
+			continue
+		}
+		asn := c.asn
+		if asn == 0 && res != nil {
+			if n, _, _, ok := res.ASOf(c.ip); ok {
+				asn = n
+			}
+		}
+		by[asn] += c.n
+	}
+	out := make([]Member, 0, len(by))
+	for asn, n := range by {
+		out = append(out, Member{Key: asKey(asn), Events: n})
+	}
+	slices.SortFunc(out, func(x, y Member) int {
+		if c := cmp.Compare(y.Events, x.Events); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.Key, y.Key)
+	})
+	return out
+}
+
+// clusters turns behaviour clusters into rows, leaving out the small ones,
+// one-page visitors and, in live mode, clusters idle for the longest window.
+func (a *Analyzer) clusters(v *view, res ASResolver) []Cluster {
+	cc := a.cfg.Clusters
+	longest := int64(a.cfg.Windows[len(a.cfg.Windows)-1])
+	newest := a.newest.Load()
+	var out []Cluster
+	members := map[uint64][]netip.Addr{}
+	for i := range v.ips {
+		if fp := v.ips[i].x.fp; fp != 0 && len(members[fp]) < 20 {
+			members[fp] = append(members[fp], v.ips[i].key)
+		}
+	}
+	for _, cl := range v.clusters {
+		if cl.size < cc.MinSize || float64(cl.events) < cc.MinEventsPerSource*float64(cl.size) {
+			continue
+		}
+		if !a.cfg.Cumulative && newest-cl.last > longest {
+			continue
+		}
+		c := Cluster{
+			ID:      strconv.FormatUint(cl.fp, 16),
+			UA:      cl.ua,
+			Pages:   slices.Clone(cl.pages),
+			Size:    cl.size,
+			Events:  cl.events,
+			Sources: members[cl.fp],
+		}
+		for asn, n := range cl.ases {
+			c.ASes = append(c.ASes, Member{Key: asKey(asn), Events: int64(n)})
+		}
+		slices.SortFunc(c.ASes, func(x, y Member) int {
+			if c := cmp.Compare(y.Events, x.Events); c != 0 {
+				return c
+			}
+			return cmp.Compare(x.Key, y.Key)
+		})
+		out = append(out, c)
+		if len(out) >= a.cfg.Top {
+			break
+		}
+	}
+	return out
+}
+
+// health0 fills the sources' health, format counts and the recent and bad rings.
+func (a *Analyzer) health0(s *Snapshot, v *view) {
+	now := time.Now()
+	a.hmu.Lock()
+	defer a.hmu.Unlock()
+	s.Formats = maps.Clone(a.formats)
+	for _, name := range a.order {
+		h := a.health[name]
+		sh := SourceHealth{Name: h.name, Host: h.host, Format: h.format, Lines: h.lines, Malformed: h.malformed, Err: h.err}
+		if v.nowF != 0 {
+			tr := make([]float64, trendSlots)
+			h.t.mergeInto(tr, v.nowF)
+			sh.Trend = a.perSecond(tr)
+			var n float64
+			for _, x := range tr[trendSlots-nFine:] {
+				n += x
+			}
+			sh.Rate = n / a.clk.shortSec
+		}
+		if h.newest != 0 {
+			sh.Lag = now.Sub(time.Unix(0, h.newest))
+		}
+		s.Sources = append(s.Sources, sh)
+	}
+	if n := len(a.recent); n > 0 {
+		s.Recent = make([]RecentLine, 0, n)
+		s.Recent = append(s.Recent, a.recent[a.rpos:]...)
+		s.Recent = append(s.Recent, a.recent[:a.rpos]...)
+	}
+	if n := len(a.bad); n > 0 {
+		s.Bad = make([]BadLine, 0, n)
+		s.Bad = append(s.Bad, a.bad[a.bpos:]...)
+		s.Bad = append(s.Bad, a.bad[:a.bpos]...)
+	}
+}

@@ -1,0 +1,573 @@
+package analyze
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"github.com/irtui/irtui/internal/logs"
+)
+
+// Signals are per-address counts of one kind of suspicious event, each in
+// its own small table so benign traffic costs nothing there.
+const (
+	sigLogin       = iota // 401/403 and POSTs to login pages
+	sigProbe              // requests for known probe paths
+	sigNotFound           // 404s
+	sigRelay              // mail relay attempts
+	sigAuth               // SMTP AUTH failures
+	sigBackscatter        // null-sender mail from outside
+	sigDNSDenied          // refused or denied queries from outside
+	sigDNSAmp             // ANY and large-answer queries
+	nSig
+)
+
+// Series are whole-traffic counters.
+const (
+	serTotal = iota
+	serHTTP
+	serMail
+	serDNS
+	serOutbound
+	serBackscatter
+	serDNSAmp
+	serDNSDenied
+	serLogin
+	serAuth
+	serRelay
+	serProbe
+	serNotFound
+	nSeries
+)
+
+// Traffic kinds seen from an address, for a finding's port scope.
+const (
+	kindWeb uint8 = 1 << iota
+	kindMail
+	kindDNS
+)
+
+const (
+	maxFPPages = 4
+	diverse    = 255
+	pageTopN   = 8
+	maxKeyLen  = 512
+)
+
+type noX struct{}
+
+func (noX) sources() int { return 1 }
+
+// ipX is what an address keeps beyond counts: its AS and its behaviour
+// fingerprint (user agent and the small set of pages it requests).
+type ipX struct {
+	asn   uint32
+	ua    uint32
+	pages [maxFPPages]uint32
+	np    uint8
+	kinds uint8
+	fp    uint64
+}
+
+func (ipX) sources() int { return 1 }
+
+type grpX struct{ d *distinct }
+
+func (x grpX) sources() int { return x.d.count() }
+
+func (x *grpX) add(h uint64) {
+	if x.d == nil {
+		x.d = &distinct{}
+	}
+	x.d.add(h)
+}
+
+type pfxX struct {
+	grpX
+	asn uint32
+}
+
+type pageX struct {
+	grpX
+	vlen uint16
+	top  *[pageTopN]ipCount
+}
+
+// ipCount is one entry of a page's small top-addresses list.
+type ipCount struct {
+	ip  netip.Addr
+	n   int64
+	asn uint32
+}
+
+func (x *pageX) addTop(ip netip.Addr, asn uint32) {
+	if x.top == nil {
+		x.top = new([pageTopN]ipCount)
+	}
+	m := 0
+	for i := range x.top {
+		c := &x.top[i]
+		if c.ip == ip {
+			c.n++
+			if asn != 0 {
+				c.asn = asn
+			}
+			return
+		}
+		if !c.ip.IsValid() {
+			*c = ipCount{ip, 1, asn}
+			return
+		}
+		if c.n < x.top[m].n {
+			m = i
+		}
+	}
+	x.top[m] = ipCount{ip, x.top[m].n + 1, asn}
+}
+
+// series is one whole-traffic counter.
+type series struct {
+	r           ring
+	t           trendRing
+	total       int64
+	bytes       int64
+	first, last int64
+}
+
+func (s *series) add(c *clock, ns int64, fe, ce int32, bytes int64) {
+	s.r.add(c, fe, ce, 1)
+	s.t.add(fe, 1)
+	s.total++
+	s.bytes += bytes
+	if s.first == 0 || ns < s.first {
+		s.first = ns
+	}
+	if ns > s.last {
+		s.last = ns
+	}
+}
+
+// cluster is one behaviour cluster inside a shard.
+type cluster struct {
+	ua     string
+	pages  []string
+	size   int
+	events int64
+	first  int64
+	last   int64
+	ases   map[uint32]int
+}
+
+const (
+	maxClusters     = 1 << 14
+	maxClusterASes  = 32
+	maxClusterUALen = 256
+)
+
+// shard is one slice of the state: the addresses whose /24 (or /48) hash
+// to it, their prefixes, and their share of every other grouping. Shards
+// are merged in a snapshot; because an address lives in one shard only,
+// distinct-source counts add up exactly.
+type shard struct {
+	mu sync.Mutex
+
+	ips       *table[netip.Addr, ipX]
+	pfx       *table[netip.Prefix, pfxX]
+	ases      *table[uint32, grpX]
+	pages     *table[string, pageX]
+	classes   *table[string, grpX]
+	codes     *table[int, grpX]
+	mailAct   *table[string, grpX]
+	mailCli   *table[netip.Addr, noX]
+	mailFrom  *table[string, grpX]
+	dnsName   *table[string, grpX]
+	dnsType   *table[string, grpX]
+	dnsCli    *table[netip.Addr, noX]
+	sig       [nSig]*table[netip.Addr, noX]
+	ser       [nSeries]series
+	clusters  map[uint64]*cluster
+	ampTypes  []string
+	loginPath []string
+	probePath []string
+}
+
+func newShard(cfg *Config, nShards int) *shard {
+	top := cfg.Top
+	per := func(n int) int { return max(n/nShards, 64) }
+	cum := cfg.Cumulative
+	smp := cfg.Samples
+	s := &shard{
+		ips:      newTable[netip.Addr, ipX](per(cfg.MaxSources), 2*top, smp, cum, nil),
+		pfx:      newTable[netip.Prefix, pfxX](per(cfg.MaxSources/2), 2*top, 0, cum, nil),
+		ases:     newTable[uint32, grpX](per(cfg.MaxGroups), 2*top, 0, cum, nil),
+		pages:    newTable[string, pageX](per(cfg.MaxGroups), 2*top, 0, cum, cloneString),
+		classes:  newTable[string, grpX](16, 16, 0, cum, nil),
+		codes:    newTable[int, grpX](1024, 256, 0, cum, nil),
+		mailAct:  newTable[string, grpX](1024, 256, 0, cum, cloneString),
+		mailCli:  newTable[netip.Addr, noX](per(cfg.MaxGroups), 2*top, 0, cum, nil),
+		mailFrom: newTable[string, grpX](per(cfg.MaxGroups), 2*top, 0, cum, cloneString),
+		dnsName:  newTable[string, grpX](per(cfg.MaxGroups), 2*top, 0, cum, cloneString),
+		dnsType:  newTable[string, grpX](1024, 256, 0, cum, cloneString),
+		dnsCli:   newTable[netip.Addr, noX](per(cfg.MaxGroups), 2*top, 0, cum, nil),
+		clusters: make(map[uint64]*cluster),
+	}
+	for i := range s.sig {
+		s.sig[i] = newTable[netip.Addr, noX](per(cfg.MaxGroups), 2*top, smp, cum, nil)
+	}
+	s.ips.evict = s.evictIP
+	s.ampTypes = cfg.Detect.DNSAmplification.QTypes
+	s.loginPath = cfg.Detect.HTTPBruteforce.LoginPaths
+	s.probePath = cfg.Detect.Scanner.ProbePaths
+	return s
+}
+
+// evictIP takes an address that is being replaced out of its cluster.
+func (s *shard) evictIP(e *entry[netip.Addr, ipX]) { s.leave(&e.x) }
+
+// pre is what AddEvents works out for an event before taking a lock.
+type pre struct {
+	ns      int64
+	fe, ce  int32
+	src     netip.Addr
+	srcH    uint64
+	p1, p2  netip.Prefix
+	ks, ke  int32 // the event's main string key in the scratch buffer
+	vlen    int32
+	pageH   uint32
+	uaH     uint32
+	skip    bool
+	shard   uint16
+	outside bool
+}
+
+// str returns the key bytes as a string without copying; tables copy a
+// key only when they insert it.
+func str(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
+	c := a.clk
+	ns, fe, ce := p.ns, p.fe, p.ce
+	var bytes int64
+	switch ev.Kind {
+	case logs.KindHTTP:
+		bytes = ev.HTTP.Bytes
+	case logs.KindMail:
+		bytes = ev.Mail.Size
+	}
+	s.ser[serTotal].add(c, ns, fe, ce, bytes)
+
+	var asn uint32
+	var ipe *entry[netip.Addr, ipX]
+	if p.src.IsValid() {
+		var ipi int32
+		ipi, ipe = s.ips.get(p.src, ce)
+		if r := a.resolver(); r != nil && ipe.x.asn == 0 && (ipe.total&(ipe.total-1) == 0 || ipe.total&1023 == 0) {
+			if n, _, _, ok := r.ASOf(p.src); ok && n != 0 {
+				if ipe.total > 0 {
+					s.moveAS(c, ipe, n, ce)
+				}
+				ipe.x.asn = n
+			}
+		}
+		switch ev.Kind {
+		case logs.KindHTTP:
+			ipe.x.kinds |= kindWeb
+		case logs.KindMail:
+			ipe.x.kinds |= kindMail
+		case logs.KindDNS:
+			ipe.x.kinds |= kindDNS
+		}
+		s.ips.count(c, ipi, ipe, ns, fe, ce, 1, bytes, ev.Line)
+		asn = ipe.x.asn
+		for _, pf := range [2]netip.Prefix{p.p1, p.p2} {
+			if !pf.IsValid() {
+				continue
+			}
+			i, e := s.pfx.get(pf, ce)
+			if asn != 0 {
+				e.x.asn = asn
+			}
+			e.x.add(p.srcH)
+			s.pfx.count(c, i, e, ns, fe, ce, 1, bytes, "")
+		}
+		i, e := s.ases.get(asn, ce)
+		e.x.add(p.srcH)
+		s.ases.count(c, i, e, ns, fe, ce, 1, bytes, "")
+	}
+
+	switch ev.Kind {
+	case logs.KindHTTP:
+		s.addHTTP(a, ev, p, buf, ipe, asn)
+	case logs.KindMail:
+		s.addMail(a, ev, p, buf)
+	case logs.KindDNS:
+		s.addDNS(a, ev, p, buf)
+	}
+}
+
+func (s *shard) signal(a *Analyzer, k, ser int, ev *logs.Event, p *pre) {
+	c := a.clk
+	s.ser[ser].add(c, p.ns, p.fe, p.ce, 0)
+	if !p.src.IsValid() {
+		return
+	}
+	t := s.sig[k]
+	i, e := t.get(p.src, p.ce)
+	t.count(c, i, e, p.ns, p.fe, p.ce, 1, 0, ev.Line)
+}
+
+func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *entry[netip.Addr, ipX], asn uint32) {
+	c := a.clk
+	h := &ev.HTTP
+	ns, fe, ce := p.ns, p.fe, p.ce
+	s.ser[serHTTP].add(c, ns, fe, ce, h.Bytes)
+	access := h.Action == ""
+	if access {
+		key := str(buf[p.ks:p.ke])
+		i, e := s.pages.get(key, ce)
+		if e.total == 0 {
+			e.x.vlen = uint16(min(p.vlen, 1<<16-1))
+		}
+		if p.src.IsValid() {
+			e.x.add(p.srcH)
+			e.x.addTop(p.src, asn)
+		}
+		s.pages.count(c, i, e, ns, fe, ce, 1, h.Bytes, "")
+		ci, ceEnt := s.classes.get(statusClass(h.Status), ce)
+		if p.src.IsValid() {
+			ceEnt.x.add(p.srcH)
+		}
+		s.classes.count(c, ci, ceEnt, ns, fe, ce, 1, h.Bytes, "")
+		si, se := s.codes.get(h.Status, ce)
+		if p.src.IsValid() {
+			se.x.add(p.srcH)
+		}
+		s.codes.count(c, si, se, ns, fe, ce, 1, h.Bytes, "")
+		if ipe != nil {
+			s.clusterStep(&ipe.x, p.pageH, p.uaH, e.key, h.UA, ns, asn)
+		}
+	}
+	if p.outside || !p.src.IsValid() {
+		switch {
+		case h.Action == logs.WebAuthFail || h.Status == 401 || h.Status == 403 ||
+			(h.Method == "POST" && s.isLogin(h.Path)):
+			s.signal(a, sigLogin, serLogin, ev, p)
+		}
+		if s.isProbe(h.Path) {
+			s.signal(a, sigProbe, serProbe, ev, p)
+		}
+		if h.Status == 404 || h.Action == logs.WebNotFound {
+			s.signal(a, sigNotFound, serNotFound, ev, p)
+		}
+	}
+}
+
+func (s *shard) isLogin(path string) bool {
+	if q := strings.IndexByte(path, '?'); q >= 0 {
+		path = path[:q]
+	}
+	for _, l := range s.loginPath {
+		if hasSuffixFold(path, l) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *shard) isProbe(path string) bool {
+	for _, l := range s.probePath {
+		if hasPrefixFold(path, l) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *shard) addMail(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
+	c := a.clk
+	m := &ev.Mail
+	ns, fe, ce := p.ns, p.fe, p.ce
+	s.ser[serMail].add(c, ns, fe, ce, m.Size)
+	i, e := s.mailAct.get(str(buf[p.ks:p.ke]), ce)
+	if p.src.IsValid() {
+		e.x.add(p.srcH)
+	}
+	s.mailAct.count(c, i, e, ns, fe, ce, 1, m.Size, "")
+	if p.src.IsValid() {
+		i, e := s.mailCli.get(p.src, ce)
+		s.mailCli.count(c, i, e, ns, fe, ce, 1, m.Size, "")
+	}
+	if m.From != "" {
+		from := m.From
+		if len(from) > maxKeyLen {
+			from = from[:maxKeyLen]
+		}
+		i, e := s.mailFrom.get(from, ce)
+		if p.src.IsValid() {
+			e.x.add(p.srcH)
+		}
+		s.mailFrom.count(c, i, e, ns, fe, ce, 1, m.Size, "")
+	}
+	switch {
+	case m.Action == logs.ActAuthFail:
+		s.signal(a, sigAuth, serAuth, ev, p)
+	case m.Action == logs.ActReject && m.Reason == "relay_denied":
+		s.signal(a, sigRelay, serRelay, ev, p)
+	case m.Action == logs.ActSent && m.Outbound:
+		s.ser[serOutbound].add(c, ns, fe, ce, m.Size)
+	}
+	if m.Action == logs.ActBackscatter ||
+		(p.src.IsValid() && p.outside && nullSender(m.From) && (m.Action == logs.ActReject || m.Action == logs.ActQueued)) {
+		s.signal(a, sigBackscatter, serBackscatter, ev, p)
+	}
+}
+
+func (s *shard) addDNS(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
+	c := a.clk
+	d := &ev.DNS
+	ns, fe, ce := p.ns, p.fe, p.ce
+	s.ser[serDNS].add(c, ns, fe, ce, 0)
+	if p.ke > p.ks {
+		i, e := s.dnsName.get(str(buf[p.ks:p.ke]), ce)
+		if p.src.IsValid() {
+			e.x.add(p.srcH)
+		}
+		s.dnsName.count(c, i, e, ns, fe, ce, 1, 0, "")
+	}
+	if d.QType != "" {
+		qt := d.QType
+		if len(qt) > 16 {
+			qt = qt[:16]
+		}
+		i, e := s.dnsType.get(qt, ce)
+		if p.src.IsValid() {
+			e.x.add(p.srcH)
+		}
+		s.dnsType.count(c, i, e, ns, fe, ce, 1, 0, "")
+	}
+	if p.src.IsValid() {
+		i, e := s.dnsCli.get(p.src, ce)
+		s.dnsCli.count(c, i, e, ns, fe, ce, 1, 0, "")
+	}
+	if d.Denied && p.outside {
+		s.signal(a, sigDNSDenied, serDNSDenied, ev, p)
+	}
+	if p.outside && slices.ContainsFunc(s.ampTypes, func(t string) bool { return strings.EqualFold(t, d.QType) }) {
+		s.signal(a, sigDNSAmp, serDNSAmp, ev, p)
+	}
+}
+
+// clusterStep updates an address's behaviour fingerprint with one request
+// and moves it between clusters when its page set grows.
+func (s *shard) clusterStep(x *ipX, pageH, uaH uint32, page, ua string, ns int64, asn uint32) {
+	if x.np == diverse {
+		return
+	}
+	if x.np == 0 {
+		x.ua = uaH
+	} else if x.ua != uaH {
+		s.leave(x)
+		x.np = diverse
+		return
+	}
+	for j := uint8(0); j < x.np; j++ {
+		if x.pages[j] == pageH {
+			if cl := s.clusters[x.fp]; x.fp != 0 && cl != nil {
+				cl.events++
+				cl.last = max(cl.last, ns)
+			}
+			return
+		}
+	}
+	if int(x.np) == maxFPPages {
+		s.leave(x)
+		x.np = diverse
+		return
+	}
+	var oldPages []string
+	if old := s.clusters[x.fp]; x.fp != 0 && old != nil {
+		oldPages = old.pages
+	}
+	s.leave(x)
+	x.pages[x.np] = pageH
+	x.np++
+	fp := fingerprint(x)
+	cl := s.clusters[fp]
+	if cl == nil {
+		if len(s.clusters) >= maxClusters {
+			return
+		}
+		if len(ua) > maxClusterUALen {
+			ua = ua[:maxClusterUALen]
+		}
+		pages := make([]string, 0, len(oldPages)+1)
+		pages = append(pages, oldPages...)
+		pages = append(pages, page)
+		slices.Sort(pages)
+		cl = &cluster{ua: strings.Clone(ua), pages: pages, first: ns, ases: map[uint32]int{}}
+		s.clusters[fp] = cl
+	}
+	cl.size++
+	cl.events++
+	cl.last = max(cl.last, ns)
+	if _, ok := cl.ases[asn]; ok || len(cl.ases) < maxClusterASes {
+		cl.ases[asn]++
+	}
+	x.fp = fp
+}
+
+// leave takes an address out of its cluster.
+func (s *shard) leave(x *ipX) {
+	if x.fp == 0 {
+		return
+	}
+	if cl := s.clusters[x.fp]; cl != nil {
+		cl.size--
+		if cl.size <= 0 {
+			delete(s.clusters, x.fp)
+		}
+	}
+	x.fp = 0
+}
+
+// fingerprint hashes a user agent and an unordered page set.
+func fingerprint(x *ipX) uint64 {
+	var p [maxFPPages]uint32
+	copy(p[:], x.pages[:x.np])
+	ps := p[:x.np]
+	slices.Sort(ps)
+	h := mix64(uint64(x.ua) | uint64(x.np)<<32)
+	for _, v := range ps {
+		h = mix64(h ^ uint64(v))
+	}
+	if h == 0 {
+		h = 1
+	}
+	return h
+}
+
+// moveAS moves an address's counts from "AS unknown" to its AS once known.
+func (s *shard) moveAS(c *clock, ipe *entry[netip.Addr, ipX], asn uint32, ce int32) {
+	if i, ok := s.ases.idx[0]; ok {
+		from := s.ases.at(i)
+		from.r.merge(c, &ipe.r, -1)
+		from.total = max(from.total-ipe.total, 0)
+		from.bytes = max(from.bytes-ipe.bytes, 0)
+	}
+	_, to := s.ases.get(asn, ce)
+	to.r.merge(c, &ipe.r, +1)
+	to.total += ipe.total
+	to.bytes += ipe.bytes
+	to.x.add(addrHash(ipe.key))
+	if to.first == 0 || ipe.first < to.first {
+		to.first = ipe.first
+	}
+	to.last = max(to.last, ipe.last)
+}
