@@ -214,10 +214,12 @@ func CheckMailDNS(ctx context.Context, opts MailDNSOptions) Result {
 	res.Transcript = l.lines
 	problems, warns, unknown := 0, 0, 0
 	var missing []string
+	explained := map[string]bool{}
 	for _, f := range data.Findings {
 		line := fmt.Sprintf("%-5s %-7s %s", f.Area, f.Severity, f.Text)
 		res.Details = append(res.Details, line)
-		if f.Why != "" && f.Severity != SeverityOK {
+		if f.Why != "" && f.Severity != SeverityOK && !explained[f.Why] {
+			explained[f.Why] = true
 			res.Details = append(res.Details, "              why: "+f.Why)
 		}
 		switch f.Severity {
