@@ -174,3 +174,31 @@ func BenchmarkCombinedElastic(b *testing.B) {
 	path := testkit.Fixture(b, "elastic-examples/common-data-formats/apache_logs/apache_logs")
 	benchLines(b, parser(b, NameCombined, logs.Options{Location: time.UTC}), readLines(b, path))
 }
+
+// TestNoAllocs: parsing allocates nothing per line (the strings of an Event
+// are pieces of the line). Allocation counts are deterministic, unlike
+// timings, so this is a test and not only a benchmark.
+func TestNoAllocs(t *testing.T) {
+	o := testOpts
+	o.LogFormat = `$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"`
+	cases := map[string][]string{
+		NameCombined:    genCombined(50),
+		NameCustom:      genCombined(50),
+		NameApacheError: {fuzzSeeds[9], fuzzSeeds[10], fuzzSeeds[11], fuzzSeeds[12]},
+		NameNginxError:  {fuzzSeeds[13], fuzzSeeds[14], fuzzSeeds[15]},
+	}
+	for name, lines := range cases {
+		p := parser(t, name, o)
+		var ev logs.Event
+		i := 0
+		allocs := testing.AllocsPerRun(200, func() {
+			if err := p.Parse(lines[i%len(lines)], &ev); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			i++
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %.1f allocations per line", name, allocs)
+		}
+	}
+}
