@@ -261,6 +261,8 @@ type tableBuilder struct {
 	recIdx  map[tableRec]uint32
 	nameIdx map[string]uint32
 	multi   map[string]uint32
+	// originBuf spares an allocation per line of a full table.
+	originBuf [maxOrigins]uint32
 }
 
 // line parses one line and inserts its prefixes; it returns a message for
@@ -323,7 +325,7 @@ func (b *tableBuilder) pfx2as(addrB, lenB, originB []byte) string {
 	if !ok || bitsN > addr.BitLen() {
 		return fmt.Sprintf("bad prefix length %q", clip(lenB))
 	}
-	asns, ok := parsePfx2asOrigin(originB)
+	asns, ok := parsePfx2asOrigin(originB, b.originBuf[:0])
 	if !ok {
 		return fmt.Sprintf("bad origin %q (want AS numbers joined by _ or ,)", clip(originB))
 	}
@@ -342,8 +344,7 @@ func (b *tableBuilder) pfx2as(addrB, lenB, originB []byte) string {
 // parsePfx2asOrigin parses "13335", multi-origin "6939_1101" and AS-sets
 // "71,4445" or "{71,4445}", and both at once. The first AS is the one
 // reported.
-func parsePfx2asOrigin(s []byte) ([]uint32, bool) {
-	var out []uint32
+func parsePfx2asOrigin(s []byte, out []uint32) ([]uint32, bool) {
 	var cur uint64
 	digits := 0
 	for i := 0; i <= len(s); i++ {
@@ -429,7 +430,7 @@ func (b *tableBuilder) multiIndex(asns []uint32) uint32 {
 	if idx, ok := b.multi[key]; ok {
 		return idx
 	}
-	b.t.multi = append(b.t.multi, asns)
+	b.t.multi = append(b.t.multi, append([]uint32(nil), asns...))
 	idx := uint32(len(b.t.multi))
 	b.multi[key] = idx
 	return idx
@@ -470,7 +471,7 @@ func parseAddrBytes(b []byte) (netip.Addr, bool) {
 			octet = octet*10 + int(c-'0')
 			digits++
 			if octet > 255 {
-				return netip.Addr{}, false
+				return slowAddr(b) // an IPv6 group, or junk
 			}
 		case c == '.' && digits > 0 && dots < 3:
 			a[dots] = byte(octet)
