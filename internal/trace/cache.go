@@ -226,11 +226,11 @@ func pruneMap[K comparable, V expirer](m map[K]V, now time.Time) {
 // lives in the user's cache directory, but its contents came from the
 // network.
 type diskCache struct {
-	Version int           `json:"version"`
-	Origins []diskOrigin  `json:"origins"`
-	AS      []diskAS      `json:"as"`
-	PTR     []diskPTR     `json:"ptr"`
-	Abuse   []diskAbuse   `json:"abuse"`
+	Version int          `json:"version"`
+	Origins []diskOrigin `json:"origins"`
+	AS      []diskAS     `json:"as"`
+	PTR     []diskPTR    `json:"ptr"`
+	Abuse   []diskAbuse  `json:"abuse"`
 }
 
 type diskOrigin struct {

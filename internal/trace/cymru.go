@@ -95,7 +95,9 @@ func reverseName(ip netip.Addr, zone4, zone6 string) string {
 func OriginQuery(ip netip.Addr) string { return reverseName(ip, cymruOrigin4, cymruOrigin6) }
 
 // ASQuery returns the Team Cymru AS description query name for asn.
-func ASQuery(asn uint32) string { return "AS" + strconv.FormatUint(uint64(asn), 10) + "." + cymruASZone }
+func ASQuery(asn uint32) string {
+	return "AS" + strconv.FormatUint(uint64(asn), 10) + "." + cymruASZone
+}
 
 // AbuseQuery returns the Abusix abuse-contacts query name for ip.
 func AbuseQuery(ip netip.Addr) string { return reverseName(ip, abusixZone, abusixZone) }

@@ -63,7 +63,7 @@ func TestPfx2asFixtureV4(t *testing.T) {
 	}
 	checkTable(t, tab, []tableCase{
 		{ip: "1.0.0.1", asn: 13335, asns: []uint32{13335}, prefix: "1.0.0.0/24"},
-		{ip: "1.0.4.200", asn: 56203, prefix: "1.0.4.0/24"},   // /24 inside a /22 of the same AS
+		{ip: "1.0.4.200", asn: 56203, prefix: "1.0.4.0/24"}, // /24 inside a /22 of the same AS
 		{ip: "1.0.6.1", asn: 56203, prefix: "1.0.6.0/24"},
 		{ip: "1.0.129.9", asn: 23969, prefix: "1.0.129.0/24"}, // most specific of /17, /18, /19, /24 chain
 		{ip: "1.0.133.1", asn: 23969, prefix: "1.0.132.0/22"},
@@ -227,8 +227,8 @@ func TestTablesLongestRoutedWins(t *testing.T) {
 		asn  uint32
 		file string
 	}{
-		{"192.0.2.5", 64500, "a"},  // b says unrouted, a knows a route
-		{"192.0.3.5", 64501, "b"},  // b's /25 is longer than a's /23
+		{"192.0.2.5", 64500, "a"}, // b says unrouted, a knows a route
+		{"192.0.3.5", 64501, "b"}, // b's /25 is longer than a's /23
 		{"192.0.3.200", 64500, "a"},
 	} {
 		got, ok := ts.Lookup(netip.MustParseAddr(c.ip))
