@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -520,8 +521,23 @@ func (m *Model) dataLine() string {
 func (m *Model) helpView() string {
 	st := m.c.st
 	groups := append(m.keys.FullHelp(), m.panes[m.active].FullHelp()...)
+	// the columns wrap into several blocks so narrow terminals see every key
+	var blocks []string
+	var chunk [][]key.Binding
+	wide := m.help
+	wide.SetWidth(0)
+	for _, g := range groups {
+		if len(chunk) > 0 && lipgloss.Width(wide.FullHelpView(append(slices.Clip(chunk), g))) > m.c.width {
+			blocks = append(blocks, m.help.FullHelpView(chunk))
+			chunk = nil
+		}
+		chunk = append(chunk, g)
+	}
+	if len(chunk) > 0 {
+		blocks = append(blocks, m.help.FullHelpView(chunk))
+	}
 	return st.Title.Render("Keys: everywhere, then on "+screenNames[m.active]) + "\n\n" +
-		m.help.FullHelpView(groups) + "\n\n" +
-		"Severity is written as CRIT, HIGH, MED, LOW, INFO; ▲/▼ compare a rate with its baseline.\n" +
+		strings.Join(blocks, "\n\n") + "\n\n" +
+		"Severity: CRIT HIGH MED LOW INFO. ▲/▼: rate above/below its baseline.\n" +
 		st.Dim.Render("? or esc closes this help")
 }

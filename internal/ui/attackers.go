@@ -43,7 +43,7 @@ func newAttackers(c *common) *attackers {
 		{title: "SRCS", width: 5, right: true, sortable: true},
 		{title: "EVENTS", width: 6, right: true, sortable: true},
 		{title: "RATE", width: 6, right: true, sortable: true},
-		{title: "SHARE", width: 5, right: true, sortable: true},
+		{title: "SHARE", width: 6, right: true, sortable: true},
 		{title: "TREND", width: 7, sortable: true},
 	}, 5, "no sources seen yet")
 	a.tables[levelPrefix] = newTable(c.st, []column{
@@ -51,7 +51,7 @@ func newAttackers(c *common) *attackers {
 		{title: "SRCS", width: 5, right: true, sortable: true},
 		{title: "EVENTS", width: 6, right: true, sortable: true},
 		{title: "RATE", width: 6, right: true, sortable: true},
-		{title: "SHARE", width: 5, right: true, sortable: true},
+		{title: "SHARE", width: 6, right: true, sortable: true},
 		{title: "TREND", width: 7, sortable: true},
 	}, 3, "no prefix of this AS in the window")
 	a.tables[levelAddr] = newTable(c.st, []column{
@@ -59,7 +59,7 @@ func newAttackers(c *common) *attackers {
 		{title: "PTR", width: 0, sortable: true},
 		{title: "EVENTS", width: 6, right: true, sortable: true},
 		{title: "RATE", width: 6, right: true, sortable: true},
-		{title: "SHARE", width: 5, right: true, sortable: true},
+		{title: "SHARE", width: 6, right: true, sortable: true},
 		{title: "TREND", width: 7, sortable: true},
 	}, 3, "no address of this prefix in the window")
 	a.syncKeys()
@@ -182,13 +182,13 @@ func (a *attackers) Update(msg tea.Msg) tea.Cmd {
 	if a.level < levelDetail && a.tables[a.level].update(k, a.keys, a.c.prompt) {
 		return nil
 	}
+	if key.Matches(k, a.c.prompt.Cancel) && a.level < levelDetail && a.tables[a.level].clearFilter() {
+		return nil
+	}
 	switch {
 	case key.Matches(k, a.keys.Enter):
 		return a.open()
 	case key.Matches(k, a.keys.Back):
-		if a.level < levelDetail && a.tables[a.level].clearFilter() {
-			return nil
-		}
 		if a.level > levelAS {
 			a.level--
 			a.syncKeys()

@@ -35,7 +35,7 @@ func newBlocks(c *common) *blocksPane {
 	}}
 	p.t = newTable(c.st, []column{
 		{title: "TARGET", width: 0, sortable: true},
-		{title: "PORTS", width: 12, sortable: true},
+		{title: "PORTS", width: 15, sortable: true},
 		{title: "ACTION", width: 9, sortable: true},
 		{title: "TTL", width: 6, right: true, sortable: true},
 		{title: "PACKETS", width: 7, right: true, sortable: true},
@@ -104,7 +104,7 @@ func (p *blocksPane) Update(msg tea.Msg) tea.Cmd {
 		}
 	case key.Matches(k, p.keys.UndoAll):
 		return func() tea.Msg { return unblockAllMsg{} }
-	case key.Matches(k, p.keys.Back):
+	case key.Matches(k, p.c.prompt.Cancel):
 		p.t.clearFilter()
 	}
 	return nil

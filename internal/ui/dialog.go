@@ -187,7 +187,7 @@ func (d *blockDialog) onImpact(m impactMsg) {
 func (d *blockDialog) setSize(w, h int) { d.w, d.h = w, h }
 
 // rulesHeight is what is left for the rules text.
-func (d *blockDialog) rulesHeight() int { return max(d.h-12, 1) }
+func (d *blockDialog) rulesHeight() int { return max(d.h-13, 1) }
 
 func scopeName(ports []string) string {
 	if len(ports) == 0 {
@@ -228,8 +228,9 @@ func (d *blockDialog) view() string {
 		lines = append(lines, fit("Impact: computing…", w))
 	default:
 		im := d.impact
-		lines = append(lines, clip("Impact: covers "+pct(im.AttackCovered)+" of the attack ("+humanInt(im.AttackEvents)+
-			" events), cuts "+pct(im.BaselineCut)+" of legitimate baseline ("+humanInt(im.BaselineEvents)+" events)", w))
+		lines = append(lines,
+			clip("Impact: covers "+pct(im.AttackCovered)+" of the attack ("+humanInt(im.AttackEvents)+" events)", w),
+			clip("        cuts "+pct(im.BaselineCut)+" of the legitimate baseline ("+humanInt(im.BaselineEvents)+" events)", w))
 		if im.BaselineCut > 0.01 {
 			lines = append(lines, st.Warn.Render(fit("WARNING: this also cuts real users; narrow the scope or rate-limit", w)))
 		}

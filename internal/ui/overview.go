@@ -82,7 +82,7 @@ func (o *overview) Update(msg tea.Msg) tea.Cmd {
 		if o.findings.update(k, o.keys, o.c.prompt) {
 			return nil
 		}
-		if key.Matches(k, o.keys.Back) {
+		if key.Matches(k, o.c.prompt.Cancel) {
 			o.findings.clearFilter()
 		}
 	}

@@ -62,7 +62,7 @@ var asMemberCols = []column{
 	{title: "AS", width: 10, sortable: true},
 	{title: "NAME", width: 0, sortable: true},
 	{title: "EVENTS", width: 6, right: true, sortable: true},
-	{title: "SHARE", width: 5, right: true, sortable: true},
+	{title: "SHARE", width: 6, right: true, sortable: true},
 	{title: "PREFIXES", width: 8, right: true, sortable: true},
 }
 
@@ -162,7 +162,7 @@ var addrCols = []column{
 	{title: "AS", width: 0, sortable: true},
 	{title: "EVENTS", width: 6, right: true, sortable: true},
 	{title: "RATE", width: 6, right: true, sortable: true},
-	{title: "SHARE", width: 5, right: true, sortable: true},
+	{title: "SHARE", width: 6, right: true, sortable: true},
 }
 
 // keyRows lists plain keyed groups (actions, senders, names, types).

@@ -90,6 +90,9 @@ func (p *sectioned) Update(msg tea.Msg) tea.Cmd {
 	if p.active().t.update(k, p.keys, p.c.prompt) {
 		return nil
 	}
+	if key.Matches(k, p.c.prompt.Cancel) && p.active().t.clearFilter() {
+		return nil
+	}
 	switch {
 	case key.Matches(k, p.keys.Section):
 		p.cur = (p.cur + 1) % len(p.sections)
@@ -106,9 +109,6 @@ func (p *sectioned) Update(msg tea.Msg) tea.Cmd {
 		p.syncKeys()
 		p.Refresh()
 	case key.Matches(k, p.keys.Back):
-		if p.active().t.clearFilter() {
-			return nil
-		}
 		if p.sub != nil {
 			p.sub = nil
 			p.syncKeys()

@@ -327,11 +327,14 @@ func (t *table) view() string {
 		}
 		title := c.title
 		if i == t.sortCol && c.sortable {
+			arrow := "↑"
 			if t.desc {
-				title += "↓"
-			} else {
-				title += "↑"
+				arrow = "↓"
 			}
+			if r := []rune(title); len(r) >= t.widths[i] && t.widths[i] > 1 {
+				title = string(r[:t.widths[i]-1])
+			}
+			title += arrow
 		}
 		if c.right {
 			b.WriteString(t.st.ColHead.Render(fitRight(title, t.widths[i])))
