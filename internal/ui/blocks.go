@@ -3,8 +3,8 @@ package ui
 import (
 	"strconv"
 
-	tea "charm.land/bubbletea/v2"
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 )
 
 // unblockMsg asks the root to undo one block; unblockAllMsg asks it to

@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 
-	tea "charm.land/bubbletea/v2"
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/irtui/irtui/internal/sanitize"
@@ -114,7 +114,6 @@ func (n *NoLogs) render() string {
 	}
 	return strings.Join(lines, "\n") + "\n" + clip(n.help.ShortHelpView([]key.Binding{n.keys.Demo, n.keys.Quit}), n.w)
 }
-
 
 // RunNoLogs shows the no-logs screen and returns the operator's choice.
 func RunNoLogs(ctx context.Context, tried []string) (NoLogsChoice, error) {
