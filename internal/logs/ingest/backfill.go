@@ -1,0 +1,203 @@
+package ingest
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"sync"
+
+	"github.com/irtui/irtui/internal/logs"
+)
+
+// Backfill reads whole files (plain or gzip, "-" for standard input) as
+// fast as it can: big reads cut at newlines into chunks, parsed by workers
+// goroutines in parallel, each with its own parsers. Batches reach sink
+// concurrently and in no particular order across chunks; events carry their
+// file's line numbers. Each file's format is detected from its first lines
+// unless Config forces one. Events older than Config.Since are dropped.
+// Files that cannot be read are reported through sink.SourceError and the
+// rest are read; Backfill returns an error only for a bad configuration or
+// a cancelled ctx.
+func Backfill(ctx context.Context, paths []string, cfg Config, workers int, sink Sink) error {
+	e, err := newEngine(cfg, workers)
+	if err != nil {
+		return err
+	}
+	e.fail = func(name string, err error) {
+		cfg.Stats.add(name, SourceStats{Err: err.Error()})
+		sink.SourceError(name, err.Error())
+	}
+	cutoff := cfg.cutoff()
+	e.run(ctx, paths, e.workers, func(w *worker, c *chunk) {
+		if w.flushFn == nil {
+			batch := make([]logs.Event, 0, BatchSize)
+			w.batch = &batch
+			w.flushFn = func() {
+				if len(*w.batch) > 0 {
+					sink.AddEvents(*w.batch)
+					clear(*w.batch)
+					*w.batch = (*w.batch)[:0]
+				}
+			}
+		}
+		st := SourceStats{Format: c.job.format.Name}
+		var p logs.Parser
+		if c.job.known {
+			p = w.parser(c.job.format)
+		}
+		name := c.job.name
+		each(c, func(no int64, line string, cut bool) {
+			st.Lines++
+			if cut {
+				st.Truncated++
+			}
+			if p == nil {
+				st.Malformed++
+				sink.AddMalformed(name, no, ReasonUnknownFormat, line)
+				return
+			}
+			b := *w.batch
+			b = append(b, logs.Event{})
+			ev := &b[len(b)-1]
+			if err := p.Parse(line, ev); err != nil {
+				*ev = logs.Event{}
+				*w.batch = b[:len(b)-1]
+				st.Malformed++
+				sink.AddMalformed(name, no, reasonOf(err), line)
+				return
+			}
+			st.Events++
+			if !cutoff.IsZero() && ev.Time.Before(cutoff) {
+				*ev = logs.Event{}
+				*w.batch = b[:len(b)-1]
+				st.Skipped++
+				return
+			}
+			finish(ev, c.job.format.Name, name, "", no, line)
+			*w.batch = b
+			if len(b) >= BatchSize {
+				w.flushFn()
+			}
+		})
+		cfg.Stats.add(name, st)
+	}, func(*chunk) {})
+	return ctx.Err()
+}
+
+// Parse writes the `irtui parse` JSON of every line of paths to out, one
+// object per line, in input order (file by file, line by line), parsing
+// with workers goroutines. It returns the counts, and calls fail for each
+// file that cannot be read.
+func Parse(ctx context.Context, paths []string, cfg Config, workers int, out io.Writer, fail func(name string, err error)) (*Summary, error) {
+	return parseFiles(ctx, paths, cfg, workers, out, fail)
+}
+
+// Summarize parses paths like Parse but only counts.
+func Summarize(ctx context.Context, paths []string, cfg Config, workers int, fail func(name string, err error)) (*Summary, error) {
+	return parseFiles(ctx, paths, cfg, workers, nil, fail)
+}
+
+func parseFiles(ctx context.Context, paths []string, cfg Config, workers int, out io.Writer, fail func(string, error)) (*Summary, error) {
+	e, err := newEngine(cfg, workers)
+	if err != nil {
+		return nil, err
+	}
+	e.recycle = true
+	if fail != nil {
+		e.fail = fail
+	}
+	total := newSummary()
+	var mu sync.Mutex
+	for _, p := range paths {
+		total.file(p)
+	}
+
+	// Chunks come back from the workers in any order; they are written in
+	// the order they were read.
+	var (
+		bw      *bufio.Writer
+		werr    error
+		next    int64
+		waiting = map[int64]*chunk{}
+	)
+	if out != nil {
+		bw = bufio.NewWriterSize(out, 1<<20)
+	}
+	done := func(c *chunk) {
+		if out == nil {
+			e.release(c)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		waiting[c.seq] = c
+		for {
+			c, ok := waiting[next]
+			if !ok {
+				break
+			}
+			delete(waiting, next)
+			next++
+			if werr == nil {
+				_, werr = bw.Write(c.out)
+			}
+			c.out = c.out[:0]
+			e.release(c)
+		}
+	}
+	e.run(ctx, paths, 1, func(w *worker, c *chunk) {
+		if w.sum == nil {
+			w.sum = newSummary()
+			w.flushFn = func() {
+				mu.Lock()
+				total.merge(w.sum)
+				mu.Unlock()
+			}
+		}
+		var p logs.Parser
+		if c.job.known {
+			p = w.parser(c.job.format)
+		}
+		name := c.job.name
+		s := w.sum.file(name)
+		if c.job.known {
+			s.Format = c.job.format.Name
+		}
+		var ev logs.Event
+		each(c, func(no int64, line string, cut bool) {
+			s.Lines++
+			if cut {
+				s.Truncated++
+			}
+			reason := ReasonUnknownFormat
+			if p != nil {
+				ev = logs.Event{}
+				err := p.Parse(line, &ev)
+				if err == nil {
+					finish(&ev, c.job.format.Name, name, "", no, line)
+					s.Events++
+					w.sum.event(&ev)
+					if out != nil {
+						c.out = AppendJSON(c.out, &ev, name)
+						c.out = append(c.out, '\n')
+					}
+					return
+				}
+				reason = reasonOf(err)
+			}
+			s.Malformed++
+			w.sum.malformed(reason)
+			if out != nil {
+				c.out = AppendJSONError(c.out, no, name, reason)
+				c.out = append(c.out, '\n')
+			}
+		})
+	}, done)
+	if bw != nil && werr == nil {
+		werr = bw.Flush()
+	}
+	if err := ctx.Err(); err != nil {
+		return total, err
+	}
+	return total, werr
+}
