@@ -102,9 +102,10 @@ func ASQuery(asn uint32) string {
 // AbuseQuery returns the Abusix abuse-contacts query name for ip.
 func AbuseQuery(ip netip.Addr) string { return reverseName(ip, abusixZone, abusixZone) }
 
-// cymruFields cleans one TXT answer and splits it on '|'. Quotes are
-// stripped because some tools and fixtures keep the presentation form.
-func cymruFields(txt string) []string {
+// cymruFields cleans one TXT answer and splits it on '|' into at most n
+// fields (n < 0: all). Quotes are stripped because some tools and fixtures
+// keep the presentation form.
+func cymruFields(txt string, n int) []string {
 	txt = strings.TrimSpace(txt)
 	if len(txt) >= 2 && txt[0] == '"' && txt[len(txt)-1] == '"' {
 		txt = strings.TrimSpace(txt[1 : len(txt)-1])
@@ -112,7 +113,7 @@ func cymruFields(txt string) []string {
 	if txt == "" {
 		return nil
 	}
-	f := strings.Split(txt, "|")
+	f := strings.SplitN(txt, "|", n)
 	for i := range f {
 		f[i] = strings.TrimSpace(f[i])
 	}
@@ -190,7 +191,7 @@ func ParseOrigin(txt string) (Origin, error) {
 	if len(txt) > maxTXTBytes {
 		return o, errors.New("answer too long")
 	}
-	f := cymruFields(txt)
+	f := cymruFields(txt, -1)
 	if len(f) == 0 {
 		return o, ErrEmptyAnswer
 	}
@@ -231,7 +232,7 @@ func ParseASInfo(txt string) (ASInfo, error) {
 	if len(txt) > maxTXTBytes {
 		return a, errors.New("answer too long")
 	}
-	f := cymruFields(txt)
+	f := cymruFields(txt, 5)
 	if len(f) == 0 {
 		return a, ErrEmptyAnswer
 	}
@@ -249,7 +250,7 @@ func ParseASInfo(txt string) (ASInfo, error) {
 	a.Country = cleanCountry(f[1])
 	a.Registry = cleanRegistry(f[2])
 	a.Allocated = cleanDate(f[3])
-	a.Name = cleanName(strings.Join(f[4:], "|"))
+	a.Name = cleanName(f[4])
 	return a, nil
 }
 
