@@ -114,11 +114,20 @@ func mailZone(t *testing.T) []string {
 		`_dmarc.redirect.example.com. 300 IN TXT "v=DMARC1; p=quarantine; rua=mailto:d@redirect.example.com"`,
 		`redirect.example.com. 300 IN MX 0 .`,
 
+		// big.example.com: TXT records too big for UDP, so the SPF record is
+		// only seen after the TCP retry.
+		`big.example.com. 300 IN TXT "v=spf1 ip4:192.0.2.0/24 -all"`,
+		`_dmarc.big.example.com. 300 IN TXT "v=DMARC1; p=reject; rua=mailto:d@big.example.com"`,
+		`big.example.com. 300 IN MX 0 .`,
+
 		// evil.example.com: an escape sequence in a PTR name.
 		`evil.example.com. 300 IN TXT "v=spf1 -all"`,
 		`_dmarc.evil.example.com. 300 IN TXT "v=DMARC1; p=reject; rua=mailto:d@evil.example.com"`,
 		`evil.example.com. 300 IN MX 10 mx.evil.example.com.`,
 		`mx.evil.example.com. 300 IN A 192.0.2.66`,
+	}
+	for i := 0; i < 8; i++ {
+		recs = append(recs, fmt.Sprintf(`big.example.com. 300 IN TXT "verification-%d=%s"`, i, strings.Repeat("v", 200)))
 	}
 	return recs
 }
@@ -185,6 +194,9 @@ func TestMailDNS(t *testing.T) {
 			{"SPF", SeverityOK, "ends -all"},
 			{"MX", SeverityOK, "null MX"},
 			{"DMARC", SeverityOK, "p=quarantine"},
+		}},
+		{"big.example.com", nil, Fine, []want{
+			{"SPF", SeverityOK, "v=spf1 ip4:192.0.2.0/24 -all (0 DNS lookups): ends -all"},
 		}},
 		{"nxdomain.example.com", nil, Problem, []want{
 			{"SPF", SeverityProblem, "does not exist"},
