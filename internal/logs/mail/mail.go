@@ -218,9 +218,15 @@ func parseAddr(s string) (netip.Addr, bool) {
 		return netip.Addr{}, false
 	}
 	for i := 0; i < len(s); i++ {
-		if s[i] == '%' {
+		c := s[i]
+		if c == '%' {
 			s = s[:i]
 			break
+		}
+		// Anything else than an address fails here, before ParseAddr
+		// would allocate an error for it.
+		if !(isDigit(c) || c == '.' || c == ':' || (c|0x20 >= 'a' && c|0x20 <= 'f')) {
+			return netip.Addr{}, false
 		}
 	}
 	a, err := netip.ParseAddr(s)
