@@ -35,12 +35,12 @@ func newBlocks(c *common) *blocksPane {
 	}}
 	p.t = newTable(c.st, []column{
 		{title: "TARGET", width: 0, sortable: true},
-		{title: "PORTS", width: 15, sortable: true},
+		{title: "PORTS", width: 11, sortable: true},
 		{title: "ACTION", width: 9, sortable: true},
 		{title: "TTL", width: 6, right: true, sortable: true},
 		{title: "PACKETS", width: 7, right: true, sortable: true},
 		{title: "BYTES", width: 6, right: true, sortable: true},
-		{title: "REASON", width: 16},
+		{title: "REASON", width: 12},
 	}, 3, "no active block")
 	p.t.desc = false
 	p.t.noMarks = true

@@ -1,0 +1,243 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/irtui/irtui/internal/analyze"
+	"github.com/irtui/irtui/internal/block"
+	"github.com/irtui/irtui/internal/trace"
+)
+
+// This file adapts the real engines to the small interfaces the console
+// talks to, so the screens can be tested with fakes and wired with these.
+
+// BlockEngine adapts the block engine.
+func BlockEngine(e *block.Engine) Blocker { return blockAdapter{e} }
+
+type blockAdapter struct{ e *block.Engine }
+
+func (b blockAdapter) request(r BlockRequest, targets []netip.Prefix) (block.Request, error) {
+	action, err := block.ParseAction(string(r.Action))
+	if err != nil {
+		return block.Request{}, err
+	}
+	scope, err := block.ParseScope(strings.Join(r.Ports, ","))
+	if err != nil {
+		return block.Request{}, err
+	}
+	rule := block.Rule{Action: action, Scope: scope}
+	if action == block.RateLimit {
+		// a human pace: ten new connections a minute, a burst of five
+		rule.Rate = block.Rate{Count: 10, Per: time.Minute, Burst: 5}
+	}
+	return block.Request{Targets: targets, Rule: rule, TTL: r.TTL, Why: r.Reason}, nil
+}
+
+// Plan asks the engine; when the guard refuses some targets, it plans the
+// rest and lists the refusals, so the operator sees both before confirming.
+func (b blockAdapter) Plan(ctx context.Context, r BlockRequest) (BlockPlan, error) {
+	req, err := b.request(r, r.Targets)
+	if err != nil {
+		return BlockPlan{}, err
+	}
+	p, err := b.e.Plan(ctx, req)
+	var refused []Refusal
+	var re *block.RefusedError
+	if errors.As(err, &re) {
+		bad := map[netip.Prefix]bool{}
+		for _, x := range re.Refusals {
+			bad[x.Target] = true
+			refused = append(refused, Refusal{Target: x.Target, Reason: x.Protected.Reason})
+		}
+		var rest []netip.Prefix
+		for _, t := range r.Targets {
+			if !bad[t] {
+				rest = append(rest, t)
+			}
+		}
+		if len(rest) == 0 {
+			return BlockPlan{Request: r, Refused: refused}, nil
+		}
+		req.Targets = rest
+		p, err = b.e.Plan(ctx, req)
+	}
+	if err != nil {
+		return BlockPlan{}, err
+	}
+	return BlockPlan{Request: r, Rules: p.Rules(), Refused: refused, Handle: p}, nil
+}
+
+func (b blockAdapter) Apply(ctx context.Context, p BlockPlan) error {
+	bp, ok := p.Handle.(*block.Plan)
+	if !ok {
+		return errors.New("nothing to apply: every target was refused")
+	}
+	return b.e.Apply(ctx, bp)
+}
+
+func (b blockAdapter) List(ctx context.Context) ([]ActiveBlock, error) {
+	l, err := b.e.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ActiveBlock, 0, len(l))
+	for _, a := range l {
+		ts := make([]string, 0, len(a.Targets))
+		for _, t := range a.Targets {
+			ts = append(ts, t.String())
+		}
+		target := strings.Join(ts, " ")
+		if len(ts) > 3 {
+			target = strings.Join(ts[:3], " ") + " +" + strconv.Itoa(len(ts)-3)
+		}
+		out = append(out, ActiveBlock{
+			ID: a.ID, Target: target, Ports: block.ScopeString(a.Rule.Scope), Action: string(a.Rule.Action),
+			Expires: a.Expires, Packets: a.Packets, Bytes: a.Bytes, Reason: a.Why,
+		})
+	}
+	return out, nil
+}
+
+func (b blockAdapter) Unblock(ctx context.Context, id string) error {
+	_, err := b.e.Unblock(ctx, id)
+	return err
+}
+
+func (b blockAdapter) UnblockAll(ctx context.Context) (int, error) {
+	p, err := b.e.UnblockAll(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return len(p.UndoIDs), nil
+}
+
+// TraceEngine adapts the tracer: its results are relayed, converted, on a
+// channel of the console's own type until ctx ends.
+func TraceEngine(ctx context.Context, t *trace.Tracer) Tracer {
+	ch := make(chan TraceResult, 64)
+	go func() {
+		defer close(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case r, ok := <-t.Results():
+				if !ok {
+					return
+				}
+				tr := TraceResult{Addr: r.IP, ASN: r.Info.ASN, ASName: r.Info.ASName, Country: r.Info.Country,
+					Prefix: r.Info.Prefix, PTR: r.Info.PTR, PTRConfirmed: r.Info.PTRConfirmed, Abuse: strings.Join(r.Info.Abuse, ", ")}
+				if r.Err != nil {
+					tr.Err = r.Err.Error()
+				}
+				select {
+				case ch <- tr:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return traceAdapter{t: t, ch: ch}
+}
+
+type traceAdapter struct {
+	t  *trace.Tracer
+	ch chan TraceResult
+}
+
+func (a traceAdapter) Request(ip netip.Addr)       { a.t.Request(ip) }
+func (a traceAdapter) Results() <-chan TraceResult { return a.ch }
+
+// maxReportRows bounds the abuse report the console collects.
+const maxReportRows = 10000
+
+// AbuseReport collects the addresses the operator adds with r and rewrites
+// the report file (markdown, grouped by AS) after each addition.
+type AbuseReport struct {
+	Path     string
+	Snapshot func() *analyze.Snapshot
+	Contacts trace.ContactSource // may be nil
+	Mask     []string
+
+	mu   sync.Mutex
+	rows map[netip.Addr]trace.AbuseRow
+}
+
+// Add adds every address of the latest snapshot inside targets (a target
+// that is one address is added even when the snapshot no longer has it).
+func (r *AbuseReport) Add(_ context.Context, targets []netip.Prefix, reason string) error {
+	s := r.Snapshot()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.rows == nil {
+		r.rows = map[netip.Addr]trace.AbuseRow{}
+	}
+	add := func(row trace.AbuseRow) {
+		if _, ok := r.rows[row.IP]; ok || len(r.rows) < maxReportRows {
+			r.rows[row.IP] = row
+		}
+	}
+	for _, t := range targets {
+		found := false
+		if s != nil {
+			for _, g := range s.IPs {
+				ip, ok := groupAddr(g)
+				if !ok || !t.Contains(ip) {
+					continue
+				}
+				found = true
+				row := trace.AbuseRow{IP: ip, ASN: g.ASN, ASName: g.ASName, First: g.First, Last: g.Last, Events: g.Events}
+				for i := len(s.Recent) - 1; i >= 0 && len(row.Evidence) < 3; i-- {
+					if s.Recent[i].Src == ip {
+						row.Evidence = append(row.Evidence, s.Recent[i].Line)
+					}
+				}
+				slices.Reverse(row.Evidence)
+				add(row)
+			}
+		}
+		if !found && t.IsSingleIP() {
+			add(trace.AbuseRow{IP: t.Addr()})
+		}
+	}
+	rows := make([]trace.AbuseRow, 0, len(r.rows))
+	for _, row := range r.rows {
+		rows = append(rows, row)
+	}
+	slices.SortFunc(rows, func(a, b trace.AbuseRow) int { return a.IP.Compare(b.IP) })
+	if err := os.MkdirAll(filepath.Dir(r.Path), 0o700); err != nil {
+		return err
+	}
+	tmp := r.Path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	err = trace.WriteAbuseReport(f, rows, trace.AbuseOptions{Format: trace.ReportMarkdown, Contacts: r.Contacts, Mask: r.Mask,
+		Generated: time.Now(), Title: "Abuse report"})
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, r.Path)
+}
+
+// Rows is how many addresses the report holds.
+func (r *AbuseReport) Rows() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.rows)
+}
