@@ -193,8 +193,8 @@ func (e *engine) readFile(ctx context.Context, name string, emit func(*chunk) bo
 	var (
 		carry    []byte
 		line     int64 = 1
-		skipping bool // inside an over-long line whose head was sent
-		first         = true
+		skipping bool  // inside an over-long line whose head was sent
+		first    = true
 	)
 	for {
 		buf := e.newBuf()
