@@ -219,13 +219,20 @@ func writeReportText(w *bufio.Writer, groups []*reportAS, opts AbuseOptions, m m
 	fmt.Fprintln(w, "All times are UTC.")
 	fmt.Fprintf(w, "%s, %s, %s.\n", plural(int64(len(groups)), "network", "networks"),
 		plural(int64(addrs), "address", "addresses"), plural(events, "event", "events"))
+	ipW, pfxW := len("IP"), len("Prefix")
+	for _, g := range groups {
+		for _, r := range g.rows {
+			ipW = max(ipW, len(r.IP.String()))
+			pfxW = max(pfxW, len(prefixText(r.Prefix)))
+		}
+	}
 	for _, g := range groups {
 		fmt.Fprintf(w, "\n== %s ==\n", g.label())
 		fmt.Fprintf(w, "Abuse contacts: %s\n", g.contactLine())
 		fmt.Fprintf(w, "%s, %s\n\n", plural(int64(len(g.rows)), "address", "addresses"), plural(g.events, "event", "events"))
-		fmt.Fprintf(w, "  %-39s  %-20s  %-23s  %-23s  %s\n", "IP", "Prefix", "First seen (UTC)", "Last seen (UTC)", "Events")
+		fmt.Fprintf(w, "  %-*s  %-*s  %-19s  %-19s  %s\n", ipW, "IP", pfxW, "Prefix", "First seen (UTC)", "Last seen (UTC)", "Events")
 		for _, r := range g.rows {
-			fmt.Fprintf(w, "  %-39s  %-20s  %-23s  %-23s  %d\n", r.IP, prefixText(r.Prefix), utc(r.First), utc(r.Last), r.Events)
+			fmt.Fprintf(w, "  %-*s  %-*s  %-19s  %-19s  %d\n", ipW, r.IP, pfxW, prefixText(r.Prefix), utc(r.First), utc(r.Last), r.Events)
 			for _, e := range evidenceLines(r, opts.MaxEvidence, m) {
 				fmt.Fprintf(w, "      > %s\n", e)
 			}
