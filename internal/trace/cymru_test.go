@@ -199,8 +199,9 @@ func FuzzTableLine(f *testing.F) {
 		tab, err := ReadTable("fuzz", strings.NewReader(first+line+"\n"))
 		if err != nil {
 			var te *TableError
-			if !errors.As(err, &te) || (te.Line != 2 && te.Line != 0) {
-				t.Fatalf("error %v does not name line 2", err)
+			// line may itself hold newlines, so the bad line is 2 or later.
+			if !errors.As(err, &te) || (te.Line < 2 && te.Line != 0) {
+				t.Fatalf("error %v does not name a line after the first", err)
 			}
 			return
 		}
