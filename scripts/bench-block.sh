@@ -31,9 +31,8 @@ fresh() { ip netns del "$ns" 2>/dev/null || true; ip netns add "$ns"; ip -n "$ns
 # timed LABEL CMD…: wall and CPU seconds (children included) of one run.
 timed() {
   local label=$1; shift
-  local out
-  out=$( { /usr/bin/time -f '%e %U %S' "$@" >/dev/null 2>"$work/err"; } 2>&1 ) || { cat "$work/err" >&2; exit 1; }
-  read -r real user sys <<<"$out"
+  /usr/bin/time -o "$work/time" -f '%e %U %S' "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+  read -r real user sys < "$work/time"
   awk -v l="$label" -v r="$real" -v u="$user" -v s="$sys" 'BEGIN { printf "%s %s %.2f\n", l, r, u + s }'
 }
 
@@ -45,7 +44,7 @@ for backend in nft iptables; do
     --state-dir "$work/state" --allowlist /dev/null --from-file "$work/addrs" --ttl 1h --why bench --yes)")
   # Sanity: the firewall really holds them.
   if [ "$backend" = nft ]; then
-    got=$(ip netns exec "$ns" nft list set inet irtui drop_all_a6 | grep -o 'timeout' | wc -l)
+    got=$(ip netns exec "$ns" nft list set inet irtui drop_all_a6 | grep -o 'expires' | wc -l)
   else
     got=$(ip netns exec "$ns" ipset list irtui_drop_all_6 | grep -c timeout || true)
     got=$((got - 1)) # the header line carries the default timeout

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os/exec"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -241,11 +242,14 @@ func diffElems(want *State, have *Installed, now time.Time, withExpiry bool) ele
 }
 
 func sortKeys(l []ElemKey) {
-	sort.Slice(l, func(i, j int) bool {
-		if l[i].Rule != l[j].Rule {
-			return l[i].Rule < l[j].Rule
+	slices.SortFunc(l, func(a, b ElemKey) int {
+		if c := strings.Compare(a.Rule, b.Rule); c != 0 {
+			return c
 		}
-		return prefixLess(l[i].Prefix, l[j].Prefix)
+		if c := a.Prefix.Addr().Compare(b.Prefix.Addr()); c != 0 {
+			return c
+		}
+		return a.Prefix.Bits() - b.Prefix.Bits()
 	})
 }
 

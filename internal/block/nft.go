@@ -339,9 +339,13 @@ func (n *NFT) Prepare(want *State, have *Installed, now time.Time) (Batch, error
 func writeElems(sb *strings.Builder, verb string, keys []ElemKey, want *State, now time.Time) {
 	sortKeys(keys)
 	for i := 0; i < len(keys); {
-		set := nftSetName(keys[i].Rule, nftKind(keys[i].Prefix), family(keys[i].Prefix))
+		first := keys[i]
+		set := nftSetName(first.Rule, nftKind(first.Prefix), family(first.Prefix))
+		sameSet := func(k ElemKey) bool {
+			return k.Rule == first.Rule && k.Prefix.IsSingleIP() == first.Prefix.IsSingleIP() && k.Prefix.Addr().Is4() == first.Prefix.Addr().Is4()
+		}
 		j := i
-		for j < len(keys) && j-i < nftChunk && nftSetName(keys[j].Rule, nftKind(keys[j].Prefix), family(keys[j].Prefix)) == set {
+		for j < len(keys) && j-i < nftChunk && sameSet(keys[j]) {
 			j++
 		}
 		fmt.Fprintf(sb, "%s element inet irtui %s {\n", verb, set)
@@ -349,7 +353,9 @@ func writeElems(sb *strings.Builder, verb string, keys []ElemKey, want *State, n
 			sb.WriteString("\t")
 			sb.WriteString(elemString(keys[k].Prefix))
 			if want != nil {
-				fmt.Fprintf(sb, " timeout %ds", secondsLeft(want.Rules[keys[k].Rule].Elems[keys[k].Prefix], now))
+				sb.WriteString(" timeout ")
+				sb.WriteString(strconv.FormatInt(secondsLeft(want.Rules[keys[k].Rule].Elems[keys[k].Prefix], now), 10))
+				sb.WriteString("s")
 			}
 			if k < j-1 {
 				sb.WriteString(",")
