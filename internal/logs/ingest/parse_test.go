@@ -21,8 +21,8 @@ import (
 	"github.com/irtui/irtui/internal/testkit"
 )
 
-func fixturesRoot(t *testing.T) string           { return testkit.Fixtures(t) }
-func fixtureDir(t *testing.T, rel string) string { return testkit.Fixture(t, rel) }
+func fixturesRoot(t testing.TB) string           { return testkit.Fixtures(t) }
+func fixtureDir(t testing.TB, rel string) string { return testkit.Fixture(t, rel) }
 
 // TestJSONContract pins the `irtui parse` output byte for byte: tools
 // outside irtui read it.
