@@ -170,7 +170,29 @@ func New(cfg Config) *Tracer {
 		t.wg.Add(1)
 		go t.worker()
 	}
+	if !cfg.NoDiskCache && cfg.CacheDir != "" {
+		t.wg.Add(1)
+		go t.saver()
+	}
 	return t
+}
+
+// cacheSaveInterval spaces disk-cache writes in a long-running console, so
+// a crash loses little and the disk is not written on every answer.
+const cacheSaveInterval = 5 * time.Minute
+
+func (t *Tracer) saver() {
+	defer t.wg.Done()
+	tick := time.NewTicker(cacheSaveInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-t.ctx.Done():
+			return
+		case <-tick.C:
+			_ = t.SaveCache() // retried at the next tick and at Close
+		}
+	}
 }
 
 // Open is New followed by LoadTables(cfg.ASNDB...): the CLI's way in, as
@@ -217,7 +239,8 @@ func (t *Tracer) Tables() Tables {
 }
 
 // Results delivers one Result per Request, in completion order. It is
-// closed by Close.
+// closed by Close. The console must keep reading it: once its buffer is
+// full the workers wait (AS-only lookups scheduled by ASOf send nothing).
 func (t *Tracer) Results() <-chan Result { return t.results }
 
 // Request queues a full lookup of ip and returns at once; false means the
