@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"runtime"
@@ -30,8 +31,11 @@ as they are; "-" reads standard input.
 flags:
 `
 
-func runParse(args []string) int {
+func runParse(args []string) int { return parseMain(args, os.Stdout, os.Stderr) }
+
+func parseMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("parse", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	format := fs.String("format", "", "parse every file as this format instead of detecting it (see --list-formats)")
 	logFormat := fs.String("log-format", "", "an Apache LogFormat or nginx log_format string; implies --format custom")
 	summary := fs.Bool("summary", false, "print counts per file, format, kind, action and malformed reason instead of JSON")
@@ -54,12 +58,12 @@ func runParse(args []string) int {
 			if f.NeedsLogFormat {
 				name += " (with --log-format)"
 			}
-			fmt.Printf("%-28s %-5s %s\n", name, f.Kind, f.Doc)
+			fmt.Fprintf(stdout, "%-28s %-5s %s\n", name, f.Kind, f.Doc)
 		}
 		return 0
 	}
 	if len(files) == 0 {
-		fmt.Fprintln(os.Stderr, "irtui parse: name one or more log files, or - for standard input (irtui parse --help)")
+		fmt.Fprintln(stderr, "irtui parse: name one or more log files, or - for standard input (irtui parse --help)")
 		return 2
 	}
 	stdin := 0
@@ -69,7 +73,7 @@ func runParse(args []string) int {
 		}
 	}
 	if stdin > 1 {
-		fmt.Fprintln(os.Stderr, "irtui parse: standard input (-) can be read only once")
+		fmt.Fprintln(stderr, "irtui parse: standard input (-) can be read only once")
 		return 2
 	}
 	cfg := ingest.Config{Format: *format, LogFormat: *logFormat}
@@ -79,29 +83,29 @@ func runParse(args []string) int {
 	failed := 0
 	fail := func(name string, err error) {
 		failed++
-		fmt.Fprintln(os.Stderr, "irtui parse:", sanitize.Text(err.Error()))
+		fmt.Fprintln(stderr, "irtui parse:", sanitize.Text(err.Error()))
 	}
 	var sum *ingest.Summary
 	if *summary {
 		sum, err = ingest.Summarize(ctx, files, cfg, *workers, fail)
 	} else {
-		sum, err = ingest.Parse(ctx, files, cfg, *workers, os.Stdout, fail)
+		sum, err = ingest.Parse(ctx, files, cfg, *workers, stdout, fail)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "irtui parse:", sanitize.Text(err.Error()))
+		fmt.Fprintln(stderr, "irtui parse:", sanitize.Text(err.Error()))
 		if sum == nil {
 			return 2 // the flags named a format that does not exist
 		}
 		return 1
 	}
 	if *summary {
-		if err := sum.WriteText(os.Stdout); err != nil {
+		if err := sum.WriteText(stdout); err != nil {
 			return 1
 		}
 	}
 	for _, f := range sum.Files {
 		if f.Lines > 0 && f.Format == "" && *format == "" {
-			fmt.Fprintf(os.Stderr, "irtui parse: %s: format not recognised; name it with --format (one of %s) or give --log-format\n",
+			fmt.Fprintf(stderr, "irtui parse: %s: format not recognised; name it with --format (one of %s) or give --log-format\n",
 				sanitize.Text(f.Name), strings.Join(formats.Names(), ", "))
 		}
 	}

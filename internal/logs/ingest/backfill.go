@@ -46,7 +46,7 @@ func Backfill(ctx context.Context, paths []string, cfg Config, workers int, sink
 			p = w.parser(c.job.format)
 		}
 		name := c.job.name
-		each(c, func(no int64, line string, cut bool) {
+		each(c, e.maxLine, func(no int64, line string, cut bool) {
 			st.Lines++
 			if cut {
 				st.Truncated++
@@ -164,7 +164,7 @@ func parseFiles(ctx context.Context, paths []string, cfg Config, workers int, ou
 			s.Format = c.job.format.Name
 		}
 		var ev logs.Event
-		each(c, func(no int64, line string, cut bool) {
+		each(c, e.maxLine, func(no int64, line string, cut bool) {
 			s.Lines++
 			if cut {
 				s.Truncated++

@@ -55,6 +55,8 @@ type engine struct {
 	stdin   io.Reader
 	// fail is told about files that cannot be read.
 	fail func(name string, err error)
+	// size of a chunk and longest line kept: constants but for tests.
+	chunkSize, maxLine int
 }
 
 func newEngine(cfg Config, workers int) (*engine, error) {
@@ -66,16 +68,16 @@ func newEngine(cfg Config, workers int) (*engine, error) {
 		workers = 1
 	}
 	return &engine{cfg: cfg, all: cfg.formats(), fixed: fixed, forced: forced, opts: cfg.options(),
-		workers: workers, stdin: os.Stdin, fail: func(string, error) {}}, nil
+		workers: workers, stdin: os.Stdin, fail: func(string, error) {}, chunkSize: chunkSize, maxLine: logs.MaxLineBytes}, nil
 }
 
 func (e *engine) newBuf() []byte {
 	if e.recycle {
 		if b, ok := e.pool.Get().(*[]byte); ok {
-			return (*b)[:chunkSize]
+			return (*b)[:e.chunkSize]
 		}
 	}
-	return make([]byte, chunkSize)
+	return make([]byte, e.chunkSize)
 }
 
 func (e *engine) release(c *chunk) {
@@ -229,13 +231,13 @@ func (e *engine) readFile(ctx context.Context, name string, emit func(*chunk) bo
 			body = data
 		case cut >= 0:
 			body, carry = data[:cut+1], data[cut+1:]
-		case len(data) <= logs.MaxLineBytes:
+		case len(data) <= e.maxLine:
 			// The start of a line that may still fit: read on.
 			carry = data
 			continue
 		default:
 			// One line longer than any kept: keep its head, drop the rest.
-			c := &chunk{job: job, first: line, data: bytesString(data[:logs.MaxLineBytes]), cut: true, buf: buf}
+			c := &chunk{job: job, first: line, data: bytesString(data[:e.maxLine]), cut: true, buf: buf}
 			if !emit(c) {
 				return ctx.Err()
 			}
@@ -314,8 +316,8 @@ func (w *worker) finish() {
 }
 
 // each calls fn for every line of c: its number, its text without the line
-// ending (cut at logs.MaxLineBytes), and whether it was cut.
-func each(c *chunk, fn func(no int64, line string, cut bool)) {
+// ending (cut at max bytes), and whether it was cut.
+func each(c *chunk, max int, fn func(no int64, line string, cut bool)) {
 	if c.cut {
 		fn(c.first, c.data, true)
 		return
@@ -333,8 +335,8 @@ func each(c *chunk, fn func(no int64, line string, cut bool)) {
 			l = l[:n-1]
 		}
 		cut := false
-		if len(l) > logs.MaxLineBytes {
-			l, cut = l[:logs.MaxLineBytes], true
+		if len(l) > max {
+			l, cut = l[:max], true
 		}
 		fn(no, l, cut)
 		no++
