@@ -62,8 +62,8 @@ func TestChunkBoundaries(t *testing.T) {
 	for _, in := range []string{
 		"", "\n", "a", "a\n", "a\r\nb\r\n", "a\n\n\nb",
 		long + "\nshort\n", "x\n" + long, long, long + "\r\n" + long + "\n",
-		strings.Repeat("0123456789abcde\n", 40), // lines exactly at the limit
-		strings.Repeat("0123456789abcdef\n", 40), // one byte over
+		strings.Repeat("0123456789abcdef\n", 40),  // lines exactly at the limit
+		strings.Repeat("0123456789abcdefg\n", 40), // one byte over
 	} {
 		for _, w := range []int{1, 3} {
 			got := chunkLines(t, []byte(in), 64, 16, w)
