@@ -291,6 +291,10 @@ func (f *follower) open(atEnd bool) error {
 		fh.Close()
 		return err
 	}
+	if info.IsDir() {
+		fh.Close()
+		return fmt.Errorf("%s is a directory: name the log file inside it", f.src.path)
+	}
 	t := &tracked{f: fh, info: info}
 	if atEnd && info.Size() > 0 {
 		t.off = info.Size()

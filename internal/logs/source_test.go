@@ -312,3 +312,36 @@ func TestDecompressPlainAndShort(t *testing.T) {
 		t.Errorf("gzip read as %q", b)
 	}
 }
+
+func TestUsualLogs(t *testing.T) {
+	root := t.TempDir()
+	for _, p := range []string{"/var/log/nginx/access.log", "/var/log/mail.log"} {
+		os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(root, p), nil, 0o644)
+	}
+	os.MkdirAll(filepath.Join(root, "/var/log/maillog"), 0o755) // a directory is not a log
+	got := UsualLogs(root)
+	want := []string{filepath.Join(root, "/var/log/nginx/access.log"), filepath.Join(root, "/var/log/mail.log")}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestFileSourceSampleAndDirectory(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "mail.log")
+	os.WriteFile(p, []byte("\none\n\ntwo\nthree"), 0o644)
+	if got := NewFileSource(p, FileOptions{}).Sample(2); !reflect.DeepEqual(got, []string{"one", "two"}) {
+		t.Errorf("sample %q", got)
+	}
+	// An empty live file: the newest rotated copy shows the format.
+	os.WriteFile(p, nil, 0o644)
+	os.WriteFile(p+".1", []byte("rotated\n"), 0o644)
+	if got := NewFileSource(p, FileOptions{}).Sample(5); !reflect.DeepEqual(got, []string{"rotated"}) {
+		t.Errorf("sample %q", got)
+	}
+	_, err := collect(t, NewFileSource(dir, FileOptions{Poll: true}), 0)
+	if err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("directory: %v", err)
+	}
+}
