@@ -81,6 +81,7 @@ func New(cfg Config) *Analyzer {
 		formats: make(map[string]int64),
 		found:   make(map[string]foundAt),
 	}
+	a.clk.cumulative = cfg.Cumulative
 	for i := 0; i < n; i++ {
 		a.shards = append(a.shards, newShard(&a.cfg, n))
 	}

@@ -16,10 +16,16 @@ type extra[X any] interface {
 	frozen() X
 }
 
-func (x ipX) frozen() ipX   { return x }
+func (x ipX) frozen() ipX {
+	if x.cl != nil {
+		x.cl = &cluster{fp: x.cl.fp}
+	}
+	return x
+}
 func (x noX) frozen() noX   { return x }
 func (x grpX) frozen() grpX { return grpX{} }
-func (x pfxX) frozen() pfxX { return pfxX{asn: x.asn} }
+func (x pfxX) frozen() pfxX { return x }
+func (x asX) frozen() asX   { return x }
 func (x pageX) frozen() pageX {
 	y := pageX{vlen: x.vlen}
 	if x.top != nil {
@@ -73,7 +79,7 @@ func extract[K comparable, X extra[X]](t *table[K, X], c *clock, nowF, nowC int3
 		e := t.at(i)
 		r := row[K, X]{key: e.key, x: e.x.frozen()}
 		r.total, r.err, r.bytes, r.first, r.last = e.total, e.err, e.bytes, e.first, e.last
-		r.short, r.long, r.base = e.r.short(nowF), e.r.long(nowC), e.r.baseline(c, nowF)
+		r.short, r.long, r.base = e.r.short(nowF), e.r.long(nowC), c.base(&e.r, e.total, nowF)
 		for j := range r.trend {
 			r.trend[j] = e.r.fineAt(nowF - nFine + 1 + int32(j))
 		}
@@ -128,7 +134,7 @@ type view struct {
 	warm       bool
 	ips        []row[netip.Addr, ipX]
 	pfx        []row[netip.Prefix, pfxX]
-	ases       []row[uint32, grpX]
+	ases       []row[uint32, asX]
 	pages      []row[string, pageX]
 	classes    []row[string, grpX]
 	codes      []row[int, grpX]
@@ -141,6 +147,7 @@ type view struct {
 	sig        [nSig][]row[netip.Addr, noX]
 	ser        [nSeries]seriesView
 	clusters   []clusterView
+	ipEvents   map[netip.Addr]int64
 }
 
 // read takes every shard's lock in turn, briefly, and merges what it read.
@@ -154,7 +161,7 @@ func (a *Analyzer) read() *view {
 	v.nowF, v.nowC = c.fine(newest), c.coarse(newest)
 	v.warm = c.warm(v.nowF)
 	nowF, nowC := v.nowF, v.nowC
-	ases := map[uint32]*row[uint32, grpX]{}
+	ases := map[uint32]*row[uint32, asX]{}
 	pages := map[string]*row[string, pageX]{}
 	classes := map[string]*row[string, grpX]{}
 	codes := map[int]*row[int, grpX]{}
@@ -165,7 +172,7 @@ func (a *Analyzer) read() *view {
 	clusters := map[uint64]*clusterView{}
 	for _, sh := range a.shards {
 		var (
-			rAS                     []row[uint32, grpX]
+			rAS                     []row[uint32, asX]
 			rPages                  []row[string, pageX]
 			rCl, rMA, rMF, rDN, rDT []row[string, grpX]
 			rCodes                  []row[int, grpX]
@@ -210,7 +217,7 @@ func (a *Analyzer) read() *view {
 			s := &ser[k]
 			sv := &v.ser[k]
 			one := counts{total: s.total, bytes: s.bytes, first: s.first, last: s.last,
-				short: s.r.short(nowF), long: s.r.long(nowC), base: s.r.baseline(c, nowF)}
+				short: s.r.short(nowF), long: s.r.long(nowC), base: c.base(&s.r, s.total, nowF)}
 			for j := range one.trend {
 				one.trend[j] = s.r.fineAt(nowF - nFine + 1 + int32(j))
 			}
@@ -499,8 +506,8 @@ func (a *Analyzer) clusters(v *view, res ASResolver) []Cluster {
 	var out []Cluster
 	members := map[uint64][]netip.Addr{}
 	for i := range v.ips {
-		if fp := v.ips[i].x.fp; fp != 0 && len(members[fp]) < 20 {
-			members[fp] = append(members[fp], v.ips[i].key)
+		if cl := v.ips[i].x.cl; cl != nil && len(members[cl.fp]) < 20 {
+			members[cl.fp] = append(members[cl.fp], v.ips[i].key)
 		}
 	}
 	for _, cl := range v.clusters {

@@ -136,7 +136,7 @@ func DefaultConfig() Config {
 		MaxGroups:        1 << 16,
 		Samples:          3,
 		Recent:           2000,
-		Clusters:         ClusterConfig{MaxPages: 4, MinSize: 5, MinEventsPerSource: 3},
+		Clusters:         ClusterConfig{MaxPages: 4, MinSize: 5, MinEventsPerSource: 10},
 	}
 	d := &c.Detect
 	d.PageFlood.Factor, d.PageFlood.MinRate, d.PageFlood.MinSources = 5, 5, 20

@@ -156,7 +156,7 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 	df := &d.DistributedFlood
 	if tr, tb := rate(tot), base(tot); rising(tr, tb, df.Factor, df.MinRate, v.warm) {
 		ases := slices.Clone(v.ases)
-		slices.SortFunc(ases, func(x, y row[uint32, grpX]) int { return cmp.Compare(y.short, x.short) })
+		slices.SortFunc(ases, func(x, y row[uint32, asX]) int { return cmp.Compare(y.short, x.short) })
 		var top []uint32
 		var sum int64
 		var srcs int
@@ -312,6 +312,11 @@ func (a *Analyzer) signalFinding(out []Finding, v *view, kind string, sigs []int
 	for k, sg := range sigs {
 		for i := range v.sig[sg] {
 			r := &v.sig[sg][i]
+			// 404s are a scanner's mark only when they are most of what the
+			// source asks for: a busy customer collects a few over a day.
+			if sg == sigNotFound && a.events(&r.counts)*2 < v.eventsOf(r.key) {
+				continue
+			}
 			if a.events(&r.counts) >= minPer[k] && !seen[r.key] && a.isTarget(r.key) {
 				seen[r.key] = true
 				offenders = append(offenders, &row[netip.Addr, ipX]{key: r.key, counts: r.counts})
@@ -367,6 +372,18 @@ func (a *Analyzer) signalFinding(out []Finding, v *view, kind string, sigs []int
 	}
 	f.Targets, f.Samples = a.addrTargets(offenders)
 	return append(out, f)
+}
+
+// eventsOf returns an address's events if it is among the top addresses,
+// else 0 (an address outside the top sent little).
+func (v *view) eventsOf(ip netip.Addr) int64 {
+	if v.ipEvents == nil {
+		v.ipEvents = make(map[netip.Addr]int64, len(v.ips))
+		for i := range v.ips {
+			v.ipEvents[v.ips[i].key] = max(v.ips[i].total, v.ips[i].long)
+		}
+	}
+	return v.ipEvents[ip]
 }
 
 // signalTargets returns the top sources of a signal as targets.

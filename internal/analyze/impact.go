@@ -69,13 +69,13 @@ func (a *Analyzer) Impact(targets []netip.Prefix) Impact {
 		sh.mu.Lock()
 		t := &sh.ser[serTotal]
 		curAll += t.r.short(nowF)
-		baseAll += t.r.baseline(c, nowF)
+		baseAll += c.base(&t.r, t.total, nowF)
 		sh.ips.each(func(e *entry[netip.Addr, ipX]) {
 			if e.total == 0 || !m.match(e.key) {
 				return
 			}
 			curIn += e.r.short(nowF)
-			baseIn += e.r.baseline(c, nowF)
+			baseIn += c.base(&e.r, e.total, nowF)
 		})
 		sh.mu.Unlock()
 	}

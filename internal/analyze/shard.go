@@ -68,7 +68,11 @@ type ipX struct {
 	pages [maxFPPages]uint32
 	np    uint8
 	kinds uint8
-	fp    uint64
+	cl    *cluster
+	// Indexes (plus one) of the address's prefix and AS entries, checked
+	// against the key before use: saves three map lookups per event.
+	pfx [2]int32
+	as  int32
 }
 
 func (ipX) sources() int { return 1 }
@@ -84,10 +88,18 @@ func (x *grpX) add(h uint64) {
 	x.d.add(h)
 }
 
+// pfxX and asX count their distinct sources exactly: an address is a new
+// source of its prefix and AS when it first enters the address table.
 type pfxX struct {
-	grpX
+	n   int32
 	asn uint32
 }
+
+func (x pfxX) sources() int { return int(x.n) }
+
+type asX struct{ n int32 }
+
+func (x asX) sources() int { return int(x.n) }
 
 type pageX struct {
 	grpX
@@ -151,6 +163,7 @@ func (s *series) add(c *clock, ns int64, fe, ce int32, bytes int64) {
 
 // cluster is one behaviour cluster inside a shard.
 type cluster struct {
+	fp     uint64
 	ua     string
 	pages  []string
 	size   int
@@ -175,7 +188,7 @@ type shard struct {
 
 	ips       *table[netip.Addr, ipX]
 	pfx       *table[netip.Prefix, pfxX]
-	ases      *table[uint32, grpX]
+	ases      *table[uint32, asX]
 	pages     *table[string, pageX]
 	classes   *table[string, grpX]
 	codes     *table[int, grpX]
@@ -191,6 +204,16 @@ type shard struct {
 	ampTypes  []string
 	loginPath []string
 	probePath []string
+	probeHead [1 << 16 / 64]uint64 // bit set: the two bytes after '/' of every probe path, lower case
+	codeIdx   [1000]int32          // index+1 of each status code's entry
+	classIdx  [10]int32
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 func newShard(cfg *Config, nShards int) *shard {
@@ -201,7 +224,7 @@ func newShard(cfg *Config, nShards int) *shard {
 	s := &shard{
 		ips:      newTable[netip.Addr, ipX](per(cfg.MaxSources), 2*top, smp, cum, nil),
 		pfx:      newTable[netip.Prefix, pfxX](per(cfg.MaxSources/2), 2*top, 0, cum, nil),
-		ases:     newTable[uint32, grpX](per(cfg.MaxGroups), 2*top, 0, cum, nil),
+		ases:     newTable[uint32, asX](per(cfg.MaxGroups), 2*top, 0, cum, nil),
 		pages:    newTable[string, pageX](per(cfg.MaxGroups), 2*top, 0, cum, cloneString),
 		classes:  newTable[string, grpX](16, 16, 0, cum, nil),
 		codes:    newTable[int, grpX](1024, 256, 0, cum, nil),
@@ -220,6 +243,16 @@ func newShard(cfg *Config, nShards int) *shard {
 	s.ampTypes = cfg.Detect.DNSAmplification.QTypes
 	s.loginPath = cfg.Detect.HTTPBruteforce.LoginPaths
 	s.probePath = cfg.Detect.Scanner.ProbePaths
+	for _, p := range s.probePath {
+		if len(p) < 3 { // too short to prefilter: check every path
+			for i := range s.probeHead {
+				s.probeHead[i] = ^uint64(0)
+			}
+			break
+		}
+		h := uint16(lower(p[1]))<<8 | uint16(lower(p[2]))
+		s.probeHead[h/64] |= 1 << (h % 64)
+	}
 	return s
 }
 
@@ -268,6 +301,7 @@ func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 	if p.src.IsValid() {
 		var ipi int32
 		ipi, ipe = s.ips.get(p.src, ce)
+		fresh := ipe.total == 0
 		if r := a.resolver(); r != nil && ipe.x.asn == 0 && (ipe.total&(ipe.total-1) == 0 || ipe.total&1023 == 0) {
 			if n, _, _, ok := r.ASOf(p.src); ok && n != 0 {
 				if ipe.total > 0 {
@@ -286,19 +320,37 @@ func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 		}
 		s.ips.count(c, ipi, ipe, ns, fe, ce, 1, bytes, ev.Line)
 		asn = ipe.x.asn
-		for _, pf := range [2]netip.Prefix{p.p1, p.p2} {
+		for k, pf := range [2]netip.Prefix{p.p1, p.p2} {
 			if !pf.IsValid() {
 				continue
 			}
-			i, e := s.pfx.get(pf, ce)
+			var i int32
+			var e *entry[netip.Prefix, pfxX]
+			if j := ipe.x.pfx[k] - 1; j >= 0 && j < s.pfx.n && s.pfx.at(j).key == pf {
+				i, e = j, s.pfx.at(j)
+			} else {
+				i, e = s.pfx.get(pf, ce)
+				ipe.x.pfx[k] = i + 1
+			}
 			if asn != 0 {
 				e.x.asn = asn
 			}
-			e.x.add(p.srcH)
+			if fresh {
+				e.x.n++
+			}
 			s.pfx.count(c, i, e, ns, fe, ce, 1, bytes, "")
 		}
-		i, e := s.ases.get(asn, ce)
-		e.x.add(p.srcH)
+		var i int32
+		var e *entry[uint32, asX]
+		if j := ipe.x.as - 1; j >= 0 && j < s.ases.n && s.ases.at(j).key == asn {
+			i, e = j, s.ases.at(j)
+		} else {
+			i, e = s.ases.get(asn, ce)
+			ipe.x.as = i + 1
+		}
+		if fresh {
+			e.x.n++
+		}
 		s.ases.count(c, i, e, ns, fe, ce, 1, bytes, "")
 	}
 
@@ -336,28 +388,40 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 			e.x.vlen = uint16(min(p.vlen, 1<<16-1))
 		}
 		if p.src.IsValid() {
-			e.x.add(p.srcH)
+			// An address whose few pages already include this one was
+			// counted as a source of it before.
+			if ipe == nil || ipe.x.np == diverse || !slices.Contains(ipe.x.pages[:ipe.x.np], p.pageH) {
+				e.x.add(p.srcH)
+			}
 			e.x.addTop(p.src, asn)
 		}
 		s.pages.count(c, i, e, ns, fe, ce, 1, h.Bytes, "")
-		ci, ceEnt := s.classes.get(statusClass(h.Status), ce)
-		if p.src.IsValid() {
-			ceEnt.x.add(p.srcH)
+		// Status classes and codes count events and bytes only: distinct
+		// sources per status would cost more than they tell.
+		if h.Status >= 0 && h.Status < len(s.codeIdx) {
+			j := s.codeIdx[h.Status] - 1
+			if j < 0 || j >= s.codes.n || s.codes.at(j).key != h.Status {
+				j, _ = s.codes.get(h.Status, ce)
+				s.codeIdx[h.Status] = j + 1
+			}
+			s.codes.count(c, j, s.codes.at(j), ns, fe, ce, 1, h.Bytes, "")
+			cl := h.Status / 100
+			j = s.classIdx[cl] - 1
+			if j < 0 || j >= s.classes.n || s.classes.at(j).key != statusClass(h.Status) {
+				j, _ = s.classes.get(statusClass(h.Status), ce)
+				s.classIdx[cl] = j + 1
+			}
+			s.classes.count(c, j, s.classes.at(j), ns, fe, ce, 1, h.Bytes, "")
 		}
-		s.classes.count(c, ci, ceEnt, ns, fe, ce, 1, h.Bytes, "")
-		si, se := s.codes.get(h.Status, ce)
-		if p.src.IsValid() {
-			se.x.add(p.srcH)
-		}
-		s.codes.count(c, si, se, ns, fe, ce, 1, h.Bytes, "")
 		if ipe != nil {
 			s.clusterStep(&ipe.x, p.pageH, p.uaH, e.key, h.UA, ns, asn)
 		}
 	}
 	if p.outside || !p.src.IsValid() {
-		switch {
-		case h.Action == logs.WebAuthFail || h.Status == 401 || h.Status == 403 ||
-			(h.Method == "POST" && s.isLogin(h.Path)):
+		// Login guessing: auth failures from the error log, and POSTs to
+		// (or 401/403 answers from) login pages. A 401 elsewhere is as
+		// often an expired API token as an attack, so it is not counted.
+		if h.Action == logs.WebAuthFail || ((h.Method == "POST" || h.Status == 401 || h.Status == 403) && s.isLogin(h.Path)) {
 			s.signal(a, sigLogin, serLogin, ev, p)
 		}
 		if s.isProbe(h.Path) {
@@ -382,6 +446,12 @@ func (s *shard) isLogin(path string) bool {
 }
 
 func (s *shard) isProbe(path string) bool {
+	if len(path) < 3 {
+		return false
+	}
+	if h := uint16(lower(path[1]))<<8 | uint16(lower(path[2])); s.probeHead[h/64]&(1<<(h%64)) == 0 {
+		return false
+	}
 	for _, l := range s.probePath {
 		if hasPrefixFold(path, l) {
 			return true
@@ -479,7 +549,7 @@ func (s *shard) clusterStep(x *ipX, pageH, uaH uint32, page, ua string, ns int64
 	}
 	for j := uint8(0); j < x.np; j++ {
 		if x.pages[j] == pageH {
-			if cl := s.clusters[x.fp]; x.fp != 0 && cl != nil {
+			if cl := x.cl; cl != nil {
 				cl.events++
 				cl.last = max(cl.last, ns)
 			}
@@ -492,8 +562,8 @@ func (s *shard) clusterStep(x *ipX, pageH, uaH uint32, page, ua string, ns int64
 		return
 	}
 	var oldPages []string
-	if old := s.clusters[x.fp]; x.fp != 0 && old != nil {
-		oldPages = old.pages
+	if x.cl != nil {
+		oldPages = x.cl.pages
 	}
 	s.leave(x)
 	x.pages[x.np] = pageH
@@ -511,7 +581,7 @@ func (s *shard) clusterStep(x *ipX, pageH, uaH uint32, page, ua string, ns int64
 		pages = append(pages, oldPages...)
 		pages = append(pages, page)
 		slices.Sort(pages)
-		cl = &cluster{ua: strings.Clone(ua), pages: pages, first: ns, ases: map[uint32]int{}}
+		cl = &cluster{fp: fp, ua: strings.Clone(ua), pages: pages, first: ns, ases: map[uint32]int{}}
 		s.clusters[fp] = cl
 	}
 	cl.size++
@@ -520,21 +590,20 @@ func (s *shard) clusterStep(x *ipX, pageH, uaH uint32, page, ua string, ns int64
 	if _, ok := cl.ases[asn]; ok || len(cl.ases) < maxClusterASes {
 		cl.ases[asn]++
 	}
-	x.fp = fp
+	x.cl = cl
 }
 
 // leave takes an address out of its cluster.
 func (s *shard) leave(x *ipX) {
-	if x.fp == 0 {
+	cl := x.cl
+	if cl == nil {
 		return
 	}
-	if cl := s.clusters[x.fp]; cl != nil {
-		cl.size--
-		if cl.size <= 0 {
-			delete(s.clusters, x.fp)
-		}
+	cl.size--
+	if cl.size <= 0 {
+		delete(s.clusters, cl.fp)
 	}
-	x.fp = 0
+	x.cl = nil
 }
 
 // fingerprint hashes a user agent and an unordered page set.
@@ -560,12 +629,13 @@ func (s *shard) moveAS(c *clock, ipe *entry[netip.Addr, ipX], asn uint32, ce int
 		from.r.merge(c, &ipe.r, -1)
 		from.total = max(from.total-ipe.total, 0)
 		from.bytes = max(from.bytes-ipe.bytes, 0)
+		from.x.n = max(from.x.n-1, 0)
 	}
 	_, to := s.ases.get(asn, ce)
 	to.r.merge(c, &ipe.r, +1)
 	to.total += ipe.total
 	to.bytes += ipe.bytes
-	to.x.add(addrHash(ipe.key))
+	to.x.n++
 	if to.first == 0 || ipe.first < to.first {
 		to.first = ipe.first
 	}

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"math"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +29,7 @@ type clock struct {
 	pow            [256]float64
 	start          int32 // the first fine bucket seen; set once, before any ring is used
 	damp           float64
+	cumulative     bool
 }
 
 func newClock(short, long, halfLife time.Duration) *clock {
@@ -77,8 +79,9 @@ func (c *clock) decay(k int32) float64 {
 // start gets its true baseline at once while one that appeared with an
 // attack keeps a baseline near zero.
 func (c *clock) correct(e float64, now int32) float64 {
-	k := now - c.start
-	if c.start == 0 || k <= 0 {
+	st := atomic.LoadInt32(&c.start)
+	k := now - st
+	if st == 0 || k <= 0 {
 		return 0
 	}
 	w := 1 - c.decay(k)
@@ -88,8 +91,27 @@ func (c *clock) correct(e float64, now int32) float64 {
 	return e / w
 }
 
+// base returns a group's baseline in events per fine bucket. Live, it is
+// the EWMA. Over files (cumulative), where parallel readers deliver events
+// out of order, it is the group's average rate over the input before the
+// shortest window: total minus the window's count, spread over the time
+// from the first event to the window's start.
+func (c *clock) base(r *ring, total int64, now int32) float64 {
+	if !c.cumulative {
+		return r.baseline(c, now)
+	}
+	span := int64(now-nFine+1) - int64(atomic.LoadInt32(&c.start))
+	if span <= 0 {
+		return 0
+	}
+	return float64(max(total-r.short(now), 0)) / float64(span)
+}
+
 // warm reports whether enough history exists at now to trust baselines.
-func (c *clock) warm(now int32) bool { return c.start != 0 && now-c.start >= nFine }
+func (c *clock) warm(now int32) bool {
+	st := atomic.LoadInt32(&c.start)
+	return st != 0 && now-st >= nFine
+}
 
 // ring holds the windowed counts and the baseline of one group.
 type ring struct {
@@ -141,9 +163,11 @@ func (r *ring) advance(c *clock, to int32) {
 		r.fe = to
 		return
 	}
-	e := c.closeBucket(float64(r.ewma), r.fine[r.fe%nFine], r.fe)
-	e *= c.decay(to - r.fe - 1)
-	r.ewma = float32(e)
+	if !c.cumulative { // over files the baseline is an average (see base)
+		e := c.closeBucket(float64(r.ewma), r.fine[r.fe%nFine], r.fe)
+		e *= c.decay(to - r.fe - 1)
+		r.ewma = float32(e)
+	}
 	k := to - r.fe
 	if k > nFine {
 		k = nFine
