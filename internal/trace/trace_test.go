@@ -20,8 +20,12 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/irtui/irtui/internal/analyze"
 	"github.com/irtui/irtui/internal/trace/tracetest"
 )
+
+// The console hands a Tracer to the analyzer as its AS enrichment.
+var _ analyze.ASResolver = (*Tracer)(nil)
 
 func newTracer(t *testing.T, srv *tracetest.Server, mod func(*Config)) *Tracer {
 	t.Helper()
