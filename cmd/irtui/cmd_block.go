@@ -28,8 +28,8 @@ func init() {
 	register(&command{name: "blocks", summary: "list irtui's active blocks with time left and packet counters", run: runBlocks})
 }
 
-// loadASTable opens offline AS tables for --whole-as. The trace package
-// sets it from its own init; until then --whole-as says what is missing.
+// loadASTable opens offline AS tables for --whole-as; wire_trace.go sets
+// it from the trace package so the block engine does not import trace.
 var loadASTable func(paths []string) (block.ASTable, error)
 
 // parseArgs parses flags wherever they appear among the arguments, so

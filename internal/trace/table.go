@@ -648,3 +648,40 @@ func LoadTables(paths []string) (Tables, error) {
 	}
 	return ts, nil
 }
+
+// PrefixesOf lists every prefix the table says asn originates (for
+// blocking a whole AS). An mmdb cannot be enumerated by AS and adds none.
+func (t *Table) PrefixesOf(asn uint32) []netip.Prefix {
+	var out []netip.Prefix
+	for p, i := range t.lpm.All() {
+		r := t.recs[i]
+		if r.asn == asn {
+			out = append(out, p)
+			continue
+		}
+		if r.multi > 0 {
+			for _, a := range t.multi[r.multi-1] {
+				if a == asn {
+					out = append(out, p)
+					break
+				}
+			}
+		}
+	}
+	return out
+}
+
+// PrefixesOf lists the prefixes asn originates in any of the tables.
+func (ts Tables) PrefixesOf(asn uint32) []netip.Prefix {
+	var out []netip.Prefix
+	seen := map[netip.Prefix]bool{}
+	for _, t := range ts {
+		for _, p := range t.PrefixesOf(asn) {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}

@@ -113,7 +113,7 @@ func TestPfx2asCorrupt(t *testing.T) {
 	if ts := tr.Tables(); len(ts) != 1 || ts[0].File != good {
 		t.Fatalf("tables after a failed load: %v, want the old one only", ts)
 	}
-	if asn, _, _, ok := tr.ASOf(netip.MustParseAddr("1.0.0.1")); !ok || asn != 13335 {
+	if asn, _, _, ok := tr.ASOf(netip.MustParseAddr("1.1.1.0")); !ok || asn != 13335 {
 		t.Fatalf("old table not answering: %d %v", asn, ok)
 	}
 }
@@ -413,3 +413,28 @@ func TestSyntheticTableLoads(t *testing.T) {
 		t.Fatalf("%v %v", tab, err)
 	}
 }
+
+func TestPrefixesOf(t *testing.T) {
+	ts, err := LoadTables([]string{testkit.Fixture(t, "asn-data/jpastuszek-asn-db/ip2asn-v4.tsv")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := ts.Lookup(netip.MustParseAddr("1.1.1.0"))
+	if !ok || a.ASN == 0 {
+		t.Skip("fixture has no route for 1.0.0.1")
+	}
+	ps := ts.PrefixesOf(a.ASN)
+	found := false
+	for _, p := range ps {
+		if p.Contains(netip.MustParseAddr("1.1.1.0")) {
+			found = true
+		}
+		if b, _ := ts.Lookup(p.Addr()); b.ASN != a.ASN && !slices.Contains(b.ASNs, a.ASN) {
+			t.Fatalf("%s listed for AS%d but looks up as AS%d", p, a.ASN, b.ASN)
+		}
+	}
+	if !found {
+		t.Fatalf("AS%d prefixes %v miss 1.0.0.1", a.ASN, ps)
+	}
+}
+
