@@ -87,6 +87,18 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 			}
 			addrs = append(addrs, ip)
 		}
+		// Many sources means many now: addresses busy on this page and
+		// few others, or the active behaviour clusters that include it. A
+		// single flooder raising a popular page is a single-source flood.
+		now := len(addrs)
+		for _, cl := range v.clusters {
+			if cl.last >= a.newest.Load()-int64(a.cfg.Windows[0]) && slices.Contains(cl.pages, p.key) && cl.size >= a.cfg.Clusters.MinSize {
+				now = max(now, cl.size)
+			}
+		}
+		if now < pf.MinSources {
+			continue
+		}
 		if p.x.top != nil {
 			for _, t := range p.x.top {
 				if t.ip.IsValid() && !slices.ContainsFunc(addrs, func(x *row[netip.Addr, ipX]) bool { return x.key == t.ip }) {
@@ -112,7 +124,7 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 			},
 			Ports: portsWeb,
 		}
-		f.Targets, f.Samples = a.addrTargets(addrs)
+		f.Targets, f.Samples, f.First = a.addrTargets(addrs)
 		out = append(out, f)
 		if len(out) > 20 {
 			break
@@ -144,6 +156,7 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 			},
 			Samples: ip.samples,
 			Targets: []netip.Prefix{netip.PrefixFrom(ip.key, ip.key.BitLen())},
+			First:   time.Unix(0, ip.first).UTC(),
 			Ports:   portsFor(ip.x.kinds),
 		}
 		out = append(out, f)
@@ -246,7 +259,7 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 				addrs = append(addrs, &row[netip.Addr, ipX]{key: m.key, counts: m.counts})
 			}
 		}
-		f.Targets, f.Samples = a.addrTargets(addrs[:min(len(addrs), 32)])
+		f.Targets, f.Samples, f.First = a.addrTargets(addrs[:min(len(addrs), 32)])
 		out = append(out, f)
 	}
 
@@ -263,7 +276,7 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 			Evidence: []Evidence{{"bounces in the last " + short, o.short}, {"bounces in the " + long, a.events(o)}},
 			Ports:    []string{"tcp/25"},
 		}
-		f.Targets, f.Samples = a.signalTargets(v.sig[sigBackscatter], 1)
+		f.Targets, f.Samples, f.First = a.signalTargets(v.sig[sigBackscatter], 1)
 		out = append(out, f)
 	}
 
@@ -287,7 +300,7 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 				{"sources over the per-source threshold", int64(heavy)}},
 			Ports: []string{"udp/53"},
 		}
-		f.Targets, f.Samples = a.signalTargets(v.sig[sigDNSAmp], 1)
+		f.Targets, f.Samples, f.First = a.signalTargets(v.sig[sigDNSAmp], 1)
 		out = append(out, f)
 	}
 
@@ -370,7 +383,7 @@ func (a *Analyzer) signalFinding(out []Finding, v *view, kind string, sigs []int
 	for _, o := range offenders[:min(3, len(offenders))] {
 		f.Evidence = append(f.Evidence, Evidence{o.key.String(), a.events(&o.counts)})
 	}
-	f.Targets, f.Samples = a.addrTargets(offenders)
+	f.Targets, f.Samples, f.First = a.addrTargets(offenders)
 	return append(out, f)
 }
 
@@ -387,7 +400,7 @@ func (v *view) eventsOf(ip netip.Addr) int64 {
 }
 
 // signalTargets returns the top sources of a signal as targets.
-func (a *Analyzer) signalTargets(rows []row[netip.Addr, noX], minEvents int64) ([]netip.Prefix, []string) {
+func (a *Analyzer) signalTargets(rows []row[netip.Addr, noX], minEvents int64) ([]netip.Prefix, []string, time.Time) {
 	var addrs []*row[netip.Addr, ipX]
 	for i := range rows {
 		if a.events(&rows[i].counts) >= minEvents && a.isTarget(rows[i].key) {
@@ -400,7 +413,7 @@ func (a *Analyzer) signalTargets(rows []row[netip.Addr, noX], minEvents int64) (
 // addrTargets turns offending addresses (busiest first) into block
 // targets, folding eight or more in one /24 (or /64) into the prefix, and
 // collects a few of their sample lines.
-func (a *Analyzer) addrTargets(addrs []*row[netip.Addr, ipX]) ([]netip.Prefix, []string) {
+func (a *Analyzer) addrTargets(addrs []*row[netip.Addr, ipX]) ([]netip.Prefix, []string, time.Time) {
 	per := map[netip.Prefix]int{}
 	for _, r := range addrs {
 		if !a.isTarget(r.key) {
@@ -411,10 +424,14 @@ func (a *Analyzer) addrTargets(addrs []*row[netip.Addr, ipX]) ([]netip.Prefix, [
 	}
 	var out []netip.Prefix
 	var samples []string
+	var first int64
 	done := map[netip.Prefix]bool{}
 	for _, r := range addrs {
 		if !a.isTarget(r.key) {
 			continue
+		}
+		if r.first != 0 && (first == 0 || r.first < first) {
+			first = r.first
 		}
 		if len(samples) < a.cfg.Samples && len(r.samples) > 0 {
 			samples = append(samples, r.samples[0])
@@ -433,7 +450,11 @@ func (a *Analyzer) addrTargets(addrs []*row[netip.Addr, ipX]) ([]netip.Prefix, [
 			break
 		}
 	}
-	return out, samples
+	var at time.Time
+	if first != 0 {
+		at = time.Unix(0, first).UTC()
+	}
+	return out, samples, at
 }
 
 // allowedPrefix reports whether p overlaps the allowlist.
@@ -467,9 +488,15 @@ func (a *Analyzer) stamp(fs []Finding, now time.Time) {
 	defer a.fmu.Unlock()
 	for i := range fs {
 		f := &fs[i]
+		// A finding began when it was first raised, or earlier when its
+		// sources were first seen later than the data it was raised on
+		// (a report reads the whole attack before its one snapshot).
 		at, ok := a.found[f.ID]
 		if !ok {
 			at.first = now
+		}
+		if !f.First.IsZero() && f.First.Before(at.first) {
+			at.first = f.First
 		}
 		at.last = now
 		a.found[f.ID] = at

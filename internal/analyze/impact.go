@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"time"
 )
 
 // matcher tells whether an address falls in any of a set of prefixes, in
@@ -63,6 +64,9 @@ func (a *Analyzer) Impact(targets []netip.Prefix) Impact {
 	c := a.clk
 	nowF := c.fine(newest)
 	m := newMatcher(targets)
+	// An address first seen after the attack began (the earliest active
+	// finding) had no part in the traffic before it.
+	attackStart := a.attackStart().UnixNano()
 	var curAll, curIn int64
 	var baseAll, baseIn float64
 	for _, sh := range a.shards {
@@ -75,7 +79,9 @@ func (a *Analyzer) Impact(targets []netip.Prefix) Impact {
 				return
 			}
 			curIn += e.r.short(nowF)
-			baseIn += c.base(&e.r, e.total, nowF)
+			if attackStart == 0 || e.first < attackStart {
+				baseIn += c.base(&e.r, e.total, nowF)
+			}
 		})
 		sh.mu.Unlock()
 	}
@@ -96,6 +102,20 @@ func (a *Analyzer) Impact(targets []netip.Prefix) Impact {
 	im.AttackEvents = curIn
 	im.BaselineEvents = int64(baseInW + 0.5)
 	return im
+}
+
+// attackStart returns when the earliest finding still active was first
+// raised, or the zero time.
+func (a *Analyzer) attackStart() time.Time {
+	a.fmu.Lock()
+	defer a.fmu.Unlock()
+	var t time.Time
+	for _, at := range a.found {
+		if t.IsZero() || at.first.Before(t) {
+			t = at.first
+		}
+	}
+	return t
 }
 
 func clamp01(x float64) float64 {

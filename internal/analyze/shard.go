@@ -271,7 +271,6 @@ type pre struct {
 	pageH   uint32
 	uaH     uint32
 	skip    bool
-	shard   uint16
 	outside bool
 }
 
