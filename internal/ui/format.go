@@ -98,8 +98,8 @@ func duration(d time.Duration) string {
 
 // lag is coarse on purpose (see the note on numbers above).
 func lag(d time.Duration) string {
-	if d < 2*time.Second {
-		return "0s"
+	if d < 5*time.Second {
+		return "live"
 	}
 	return duration(d.Truncate(time.Second))
 }
@@ -169,4 +169,16 @@ func clip(s string, w int) string {
 		return s
 	}
 	return ansi.Truncate(s, w, "…")
+}
+
+// fitTail is fit for paths: a cut keeps the end, where the file name is.
+func fitTail(s string, w int) string {
+	s = sanitize.Text(s)
+	if r := []rune(s); ansi.StringWidth(s) > w && w > 1 {
+		for len(r) > 0 && ansi.StringWidth(string(r))+1 > w {
+			r = r[1:]
+		}
+		s = "…" + string(r)
+	}
+	return fit(s, w)
 }

@@ -118,10 +118,10 @@ func (o *overview) View() string {
 			name = sh.Host + ":" + name
 		}
 		if sh.Err != "" {
-			lines = append(lines, "  "+fit(name, nameW)+" "+clip(st.Err.Render("error: ")+fit(sh.Err, max(o.w-nameW-10, 1)), o.w-nameW-3))
+			lines = append(lines, "  "+fitTail(name, nameW)+" "+clip(st.Err.Render("error: ")+fit(sh.Err, max(o.w-nameW-10, 1)), o.w-nameW-3))
 			continue
 		}
-		lines = append(lines, "  "+fit(name, nameW)+" "+sparkline(sh.Trend, 16)+" "+fitRight(rate(sh.Rate), 8)+" "+
+		lines = append(lines, "  "+fitTail(name, nameW)+" "+sparkline(sh.Trend, 16)+" "+fitRight(rate(sh.Rate), 8)+" "+
 			fitRight(humanInt(sh.Malformed), 9)+" "+fitRight(lag(sh.Lag), 5))
 	}
 	for len(lines) < o.srcRows {
@@ -134,8 +134,10 @@ func (o *overview) View() string {
 		if s.Lines > 0 {
 			parsed = pct(float64(s.Parsed) / float64(s.Lines))
 		}
+		// no running line count here: it would change every second and
+		// cost bytes on a slow link without telling anything the rate does not
 		line := "Total " + rate(s.Total.Rate) + "  baseline " + rate(s.Total.Baseline) + " " + trend(s.Total.Rate, s.Total.Baseline) +
-			"   lines " + humanInt(s.Lines) + "  parsed " + parsed + "  malformed " + humanInt(s.Malformed)
+			"   parsed " + parsed + "  malformed " + humanInt(s.Malformed)
 		b.WriteString(clip(line, o.w) + "\n")
 	} else {
 		b.WriteString(st.Dim.Render("waiting for the first snapshot…") + "\n")
