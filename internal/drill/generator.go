@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -48,11 +49,17 @@ const Lead = 10 * time.Second
 // (ratelimit) from At on.
 type Block struct {
 	Prefix netip.Prefix
-	Ports  []string // empty: all ports
+	Ports  []string // "tcp/80" or "tcp/8000-8100"; empty: all ports
 	Action string
-	// PerSecond is the per-source allowance of a ratelimit block.
+	// PerSecond is the per-source allowance of a ratelimit block, Burst
+	// how many it lets through at once (at least one).
 	PerSecond float64
-	At        time.Time
+	Burst     float64
+	// Rule names the firewall rule the block belongs to: sources limited
+	// by the same rule share nothing, but one source keeps its allowance
+	// across every prefix of that rule, as a per-source meter does.
+	Rule string
+	At   time.Time
 }
 
 // Counts is the ground truth the generator kept.
@@ -74,6 +81,8 @@ type Generator struct {
 	rng     *rand.Rand
 	streams []*stream
 	simZero time.Time // scenario time 0 on the data clock
+	live    time.Time // wall time at which the live part starts
+	history bool      // the history before the live part is written
 
 	mu      sync.Mutex
 	blocks  []Block
@@ -91,8 +100,8 @@ type stream struct {
 }
 
 type bucketKey struct {
-	block int
-	src   netip.Addr
+	rule string
+	src  netip.Addr
 }
 
 type bucket struct {
@@ -111,8 +120,15 @@ func NewGenerator(s *Scenario, dir string, speed float64, seed uint64) *Generato
 	for _, n := range s.Networks {
 		nets[n.ASN] = n
 	}
+	byName := map[string]*stream{}
 	for _, t := range s.Traffic {
 		st := &stream{Stream: t, port: whats[t.Kind+"/"+t.What]}
+		byName[t.Name] = st
+		if o := byName[t.Share]; o != nil {
+			st.addrs = o.addrs
+			g.streams = append(g.streams, st)
+			continue
+		}
 		n := t.Sources
 		if n <= 0 {
 			n = 1
@@ -160,22 +176,68 @@ func (g *Generator) Attackers() []netip.Addr {
 	return out
 }
 
-// Clock returns the scenario time corresponding to a wall time.
-func (g *Generator) Clock(wall time.Time, started time.Time) time.Time {
-	return g.simZero.Add(g.S.AttackStart - Lead + time.Duration(float64(wall.Sub(started))*g.Speed))
+// Clock returns the time on the drill's data clock (the time stamped on
+// the lines being written) corresponding to a wall time. It is fixed by
+// Prepare.
+func (g *Generator) Clock(wall time.Time) time.Time {
+	return g.simZero.Add(g.S.AttackStart - Lead + time.Duration(float64(wall.Sub(g.live))*g.Speed))
 }
+
+// Now is the data clock now.
+func (g *Generator) Now() time.Time { return g.Clock(time.Now()) }
+
+// End returns when the scenario ends on the data clock.
+func (g *Generator) End() time.Time { return g.simZero.Add(g.S.Duration) }
 
 // AttackStart returns when the attack starts on the data clock.
 func (g *Generator) AttackStart() time.Time { return g.simZero.Add(g.S.AttackStart) }
 
-// AddBlock makes the generator honour a block from now on, as the firewall would.
+// AddBlock makes the generator honour a block from b.At on, as the
+// firewall would.
 func (g *Generator) AddBlock(b Block) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.addLocked(b)
+}
+
+func (g *Generator) addLocked(b Block) {
 	if g.counts.FirstBlock.IsZero() || b.At.Before(g.counts.FirstBlock) {
 		g.counts.FirstBlock = b.At
 	}
+	if b.Rule == "" {
+		b.Rule = fmt.Sprintf("%s %v %s", b.Action, b.Ports, b.Prefix)
+	}
 	g.blocks = append(g.blocks, b)
+}
+
+// SetBlocks replaces the blocks with what the firewall now holds: a block
+// already in force (same prefix and rule) keeps its start, new ones start
+// at b.At, and the ones missing are lifted.
+func (g *Generator) SetBlocks(bs []Block) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	type key struct {
+		p    netip.Prefix
+		rule string
+	}
+	old := map[key]time.Time{}
+	for _, b := range g.blocks {
+		old[key{b.Prefix, b.Rule}] = b.At
+	}
+	g.blocks = g.blocks[:0]
+	for _, b := range bs {
+		if at, ok := old[key{b.Prefix, b.Rule}]; ok && b.Rule != "" {
+			b.At = at
+		}
+		g.addLocked(b)
+	}
+}
+
+// Blocks returns the blocks in force.
+func (g *Generator) Blocks() []Block {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]Block(nil), g.blocks...)
 }
 
 // RemoveBlocks lifts every block covering p (an undo in the console).
@@ -207,7 +269,8 @@ func (g *Generator) Prepare(now time.Time) error {
 	if err := os.MkdirAll(g.Dir, 0o700); err != nil {
 		return err
 	}
-	g.simZero = now.UTC().Truncate(time.Second).Add(-(g.S.AttackStart - Lead))
+	g.live = now
+	g.simZero = now.UTC().Add(-(g.S.AttackStart - Lead))
 	g.counts.AttackStart = g.AttackStart()
 	if err := os.WriteFile(filepath.Join(g.Dir, ASTable), g.S.ASTable(), 0o600); err != nil {
 		return err
@@ -222,26 +285,73 @@ func (g *Generator) Prepare(now time.Time) error {
 	return nil
 }
 
-// Run writes the baseline history at once, then the rest of the scenario
-// in real time (scaled by Speed) until its duration or ctx ends.
-func (g *Generator) Run(ctx context.Context) error {
-	defer close(g.done)
+// openLogs opens the three log files for appending.
+func (g *Generator) openLogs() (map[string]*bufio.Writer, func() error, error) {
+	files := map[string]*bufio.Writer{}
+	var closers []*os.File
+	closeAll := func() error {
+		var first error
+		for _, w := range files {
+			if err := w.Flush(); err != nil && first == nil {
+				first = err
+			}
+		}
+		for _, f := range closers {
+			if err := f.Close(); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	for _, name := range []string{AccessLog, MailLog, QueryLog} {
+		f, err := os.OpenFile(filepath.Join(g.Dir, name), os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		closers = append(closers, f)
+		files[name] = bufio.NewWriterSize(f, 256<<10)
+	}
+	return files, closeAll, nil
+}
+
+// WriteHistory writes the baseline before the live part at once, so a
+// console (or the drill's own pipeline) opens with history and can detect
+// the files' formats from their first lines. Run calls it when it has not
+// been called.
+func (g *Generator) WriteHistory() error {
 	if g.simZero.IsZero() {
 		if err := g.Prepare(time.Now()); err != nil {
 			return err
 		}
 	}
-	files := map[string]*bufio.Writer{}
-	for _, name := range []string{AccessLog, MailLog, QueryLog} {
-		f, err := os.OpenFile(filepath.Join(g.Dir, name), os.O_APPEND|os.O_WRONLY, 0o600)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		w := bufio.NewWriterSize(f, 256<<10)
-		files[name] = w
-		defer w.Flush()
+	if g.history {
+		return nil
 	}
+	g.history = true
+	files, closeAll, err := g.openLogs()
+	if err != nil {
+		return err
+	}
+	for sim := time.Duration(0); sim < g.S.AttackStart-Lead; sim += time.Second {
+		g.tick(files, sim, time.Second)
+	}
+	return closeAll()
+}
+
+// Run writes the rest of the scenario in real time (scaled by Speed), from
+// Lead before the attack until its duration or ctx ends. Done is closed
+// when it returns.
+func (g *Generator) Run(ctx context.Context) error {
+	defer close(g.done)
+	if err := g.WriteHistory(); err != nil {
+		return err
+	}
+	files, closeAll, err := g.openLogs()
+	if err != nil {
+		return err
+	}
+	defer closeAll()
 	flush := func() error {
 		for _, w := range files {
 			if err := w.Flush(); err != nil {
@@ -250,16 +360,8 @@ func (g *Generator) Run(ctx context.Context) error {
 		}
 		return nil
 	}
-	// History: one-second steps from scenario time 0 up to the live start.
 	const step = time.Second
-	sim := time.Duration(0)
-	for ; sim < g.S.AttackStart-Lead; sim += step {
-		g.tick(files, sim, step)
-	}
-	if err := flush(); err != nil {
-		return err
-	}
-	started := time.Now()
+	sim := g.S.AttackStart - Lead
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	complained := false
@@ -268,28 +370,27 @@ func (g *Generator) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return flush()
 		case now := <-tick.C:
-			target := g.S.AttackStart - Lead + time.Duration(float64(now.Sub(started))*g.Speed)
+			target := g.Clock(now).Sub(g.simZero)
 			if target > g.S.Duration {
 				target = g.S.Duration
 			}
 			for sim < target {
-				dt := target - sim
-				if dt > step {
-					dt = step
-				}
+				dt := min(target-sim, step)
 				g.tick(files, sim, dt)
 				sim += dt
 			}
 			if !complained && g.S.Complaint != "" && sim >= g.S.AttackStart {
 				complained = true
-				os.WriteFile(filepath.Join(g.Dir, Complaint), []byte(g.S.Complaint), 0o600)
+				if err := os.WriteFile(filepath.Join(g.Dir, Complaint), []byte(g.S.Complaint), 0o600); err != nil {
+					return err
+				}
 			}
 			if err := flush(); err != nil {
 				return err
 			}
 		}
 	}
-	return flush()
+	return closeAll()
 }
 
 // tick generates the events of [sim, sim+dt).
@@ -331,7 +432,7 @@ func (g *Generator) admit(st *stream, src netip.Addr, at time.Time) bool {
 		g.counts.BenignAfter++
 	}
 	stopped := false
-	for i, b := range g.blocks {
+	for _, b := range g.blocks {
 		if at.Before(b.At) || !b.Prefix.Contains(src) || !portCovered(b.Ports, st.port) {
 			continue
 		}
@@ -339,14 +440,15 @@ func (g *Generator) admit(st *stream, src netip.Addr, at time.Time) bool {
 			stopped = true
 			break
 		}
-		k := bucketKey{i, src}
+		k := bucketKey{b.Rule, src}
+		burst := max(b.Burst, b.PerSecond, 1)
 		bk := g.buckets[k]
 		if bk == nil {
-			bk = &bucket{tokens: b.PerSecond, last: at}
+			bk = &bucket{tokens: burst, last: at}
 			g.buckets[k] = bk
 		}
 		if el := at.Sub(bk.last).Seconds(); el > 0 {
-			bk.tokens = min(b.PerSecond, bk.tokens+el*b.PerSecond)
+			bk.tokens = min(burst, bk.tokens+el*b.PerSecond)
 			bk.last = at
 		}
 		if bk.tokens >= 1 {
@@ -366,12 +468,29 @@ func (g *Generator) admit(st *stream, src netip.Addr, at time.Time) bool {
 	return !stopped
 }
 
+// portCovered reports whether port ("tcp/443") is in ports, which may hold
+// ranges ("tcp/8000-8100").
 func portCovered(ports []string, port string) bool {
 	if len(ports) == 0 {
 		return true
 	}
+	proto, num, _ := strings.Cut(port, "/")
+	n, _ := strconv.Atoi(num)
 	for _, p := range ports {
 		if p == port {
+			return true
+		}
+		pp, rng, ok := strings.Cut(p, "/")
+		if !ok || pp != proto {
+			continue
+		}
+		lo, hi, isRange := strings.Cut(rng, "-")
+		if !isRange {
+			continue
+		}
+		from, err1 := strconv.Atoi(lo)
+		to, err2 := strconv.Atoi(hi)
+		if err1 == nil && err2 == nil && from <= n && n <= to {
 			return true
 		}
 	}
@@ -424,8 +543,24 @@ func (g *Generator) writeWeb(w *bufio.Writer, st *stream, src netip.Addr, at tim
 	case "scan":
 		status, size = 404, 162
 	}
+	ua := g.pick(st.UAs, "Mozilla/5.0")
 	fmt.Fprintf(w, "%s - - [%s] \"%s %s HTTP/1.1\" %d %d \"%s\" \"%s\"\n",
-		src, at.Format("02/Jan/2006:15:04:05 -0700"), method, page, status, size, ref, g.pick(st.UAs, "Mozilla/5.0"))
+		src, at.Format("02/Jan/2006:15:04:05 -0700"), method, page, status, size, ref, ua)
+	if st.What != "browse" || len(st.Assets) == 0 {
+		return
+	}
+	// A page view: the browser fetches the page's assets right after it,
+	// most from its cache (304) once it has them.
+	ref = "https://shop.example.com" + page
+	for _, asset := range st.Assets {
+		at = at.Add(time.Duration(20+g.rng.IntN(200)) * time.Millisecond)
+		status, size = 200, 1000+g.rng.IntN(90000)
+		if g.rng.IntN(3) > 0 {
+			status, size = 304, 0
+		}
+		fmt.Fprintf(w, "%s - - [%s] \"GET %s HTTP/1.1\" %d %d \"%s\" \"%s\"\n",
+			src, at.Format("02/Jan/2006:15:04:05 -0700"), asset, status, size, ref, ua)
+	}
 }
 
 func (g *Generator) mailHeader(w *bufio.Writer, at time.Time, prog string) {

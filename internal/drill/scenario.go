@@ -34,8 +34,15 @@ type Scenario struct {
 	Duration    time.Duration `yaml:"duration"` // scenario time
 	AttackStart time.Duration `yaml:"attack_start"`
 	Complaint   string        `yaml:"complaint"` // an abuse complaint that "arrives" at the attack's start
-	Networks    []Network     `yaml:"networks"`
-	Traffic     []Stream      `yaml:"traffic"`
+	// Audit holds what the self-audit would measure on the drill's server
+	// (open_relay, open_resolver, syn_recv): playbook checks read it.
+	Audit map[string]float64 `yaml:"audit"`
+	// OwnNetworks are the drill server's own client networks (its
+	// resolver's users, its office): the analyzer does not count them as
+	// outsiders.
+	OwnNetworks []string  `yaml:"own_networks"`
+	Networks    []Network `yaml:"networks"`
+	Traffic     []Stream  `yaml:"traffic"`
 }
 
 // Network is a made-up autonomous system of the scenario; the drill writes
@@ -45,6 +52,23 @@ type Network struct {
 	Name     string   `yaml:"name"`
 	Country  string   `yaml:"country"`
 	Prefixes []string `yaml:"prefixes"`
+	// Abuse is the network's abuse contact, listed in the drill's abuse
+	// report; abuse@asN.example when empty.
+	Abuse string `yaml:"abuse"`
+}
+
+// AbuseContact returns the abuse address of the network with asn, "" when
+// the scenario has no such network.
+func (s *Scenario) AbuseContact(asn uint32) string {
+	for _, n := range s.Networks {
+		if n.ASN == asn {
+			if n.Abuse != "" {
+				return n.Abuse
+			}
+			return fmt.Sprintf("abuse@as%d.example", n.ASN)
+		}
+	}
+	return ""
 }
 
 // Stream is one kind of traffic from one population of sources.
@@ -60,6 +84,12 @@ type Stream struct {
 	Pages    []string      `yaml:"pages"`
 	UAs      []string      `yaml:"uas"`
 	Names    []string      `yaml:"names"` // DNS query names, mail domains
+	// Assets are fetched with every page view of a browse stream (style
+	// sheets, scripts, images), as browsers do.
+	Assets []string `yaml:"assets"`
+	// Share names an earlier stream whose sources this one uses: the same
+	// hosts doing two things (spammers probing the relay they abuse).
+	Share string `yaml:"share"`
 }
 
 // Scenarios returns the built-in scenarios in list order.
@@ -129,8 +159,18 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 		}
 		asns[n.ASN] = true
 	}
+	for _, p := range s.OwnNetworks {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			return nil, bad("own_networks: %v", err)
+		}
+	}
 	attack := false
+	streams := map[string]bool{}
 	for _, t := range s.Traffic {
+		if t.Share != "" && !streams[t.Share] {
+			return nil, bad("stream %q shares the sources of %q, which is not an earlier stream", t.Name, t.Share)
+		}
+		streams[t.Name] = true
 		if t.Role != "benign" && t.Role != "attack" {
 			return nil, bad("stream %q: role must be benign or attack", t.Name)
 		}
@@ -141,7 +181,7 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 		if t.Rate <= 0 {
 			return nil, bad("stream %q: rate must be positive", t.Name)
 		}
-		if len(t.Networks) == 0 && t.Sources > 0 {
+		if len(t.Networks) == 0 && t.Share == "" {
 			return nil, bad("stream %q: sources need networks", t.Name)
 		}
 		for _, a := range t.Networks {
