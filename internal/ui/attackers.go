@@ -109,6 +109,7 @@ func (a *attackers) Refresh() {
 	switch a.level {
 	case levelAS:
 		rows := make([]row, 0, len(s.ASes))
+		byAS := prefixesByAS(s)
 		for _, g := range s.ASes {
 			cells, srt := groupCells(g)
 			asn, _ := asKey(g.Key)
@@ -123,7 +124,7 @@ func (a *attackers) Refresh() {
 				key:     g.Key,
 				cells:   append([]string{g.Key, g.ASName, g.Country}, cells...),
 				sort:    append([]float64{float64(asn), nan, nan}, srt...),
-				targets: asPrefixes(s, asn, g.Top),
+				targets: asPrefixesFrom(byAS, asn, g.Top),
 				label:   label,
 			})
 		}

@@ -147,15 +147,26 @@ func asKey(s string) (uint32, bool) {
 // asPrefixes is every prefix of the snapshot announced by asn, plus the
 // AS group's own top members, with nested ones dropped.
 func asPrefixes(s *analyze.Snapshot, asn uint32, top []analyze.Member) []netip.Prefix {
-	var out []netip.Prefix
 	if s == nil {
 		return nil
 	}
+	return asPrefixesFrom(prefixesByAS(s), asn, top)
+}
+
+// prefixesByAS indexes the snapshot's prefixes once per refresh, so a
+// screen of many ASes is not quadratic.
+func prefixesByAS(s *analyze.Snapshot) map[uint32][]netip.Prefix {
+	m := make(map[uint32][]netip.Prefix)
 	for _, g := range s.Prefixes {
-		if g.ASN == asn && g.Prefix.IsValid() {
-			out = append(out, g.Prefix)
+		if g.Prefix.IsValid() {
+			m[g.ASN] = append(m[g.ASN], g.Prefix)
 		}
 	}
+	return m
+}
+
+func asPrefixesFrom(byAS map[uint32][]netip.Prefix, asn uint32, top []analyze.Member) []netip.Prefix {
+	out := append([]netip.Prefix(nil), byAS[asn]...)
 	for _, m := range top {
 		if p, err := netip.ParsePrefix(m.Key); err == nil {
 			out = append(out, p.Masked())

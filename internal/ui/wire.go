@@ -113,11 +113,14 @@ func (b blockAdapter) Unblock(ctx context.Context, id string) error {
 }
 
 func (b blockAdapter) UnblockAll(ctx context.Context) (int, error) {
-	p, err := b.e.UnblockAll(ctx)
+	before, err := b.e.List(ctx)
 	if err != nil {
 		return 0, err
 	}
-	return len(p.UndoIDs), nil
+	if _, err := b.e.UnblockAll(ctx); err != nil {
+		return 0, err
+	}
+	return len(before), nil
 }
 
 // TraceEngine adapts the tracer: its results are relayed, converted, on a
