@@ -68,6 +68,7 @@ type ipX struct {
 	pages [maxFPPages]uint32
 	np    uint8
 	kinds uint8
+	last  uint32 // hash of the page of the previous request
 	cl    *cluster
 	// Indexes (plus one) of the address's prefix and AS entries, checked
 	// against the key before use: saves three map lookups per event.
@@ -122,21 +123,21 @@ func (x *pageX) addTop(ip netip.Addr, asn uint32) {
 	for i := range x.top {
 		c := &x.top[i]
 		if c.ip == ip {
-			c.n++
+			c.n += 4
 			if asn != 0 {
 				c.asn = asn
 			}
 			return
 		}
 		if !c.ip.IsValid() {
-			*c = ipCount{ip, 1, asn}
+			*c = ipCount{ip, 4, asn}
 			return
 		}
 		if c.n < x.top[m].n {
 			m = i
 		}
 	}
-	x.top[m] = ipCount{ip, x.top[m].n + 1, asn}
+	x.top[m] = ipCount{ip, x.top[m].n + 4, asn}
 }
 
 // series is one whole-traffic counter.
@@ -387,12 +388,20 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 			e.x.vlen = uint16(min(p.vlen, 1<<16-1))
 		}
 		if p.src.IsValid() {
-			// An address whose few pages already include this one was
-			// counted as a source of it before.
-			if ipe == nil || ipe.x.np == diverse || !slices.Contains(ipe.x.pages[:ipe.x.np], p.pageH) {
+			// An address whose few pages already include this one, or
+			// whose previous request was for it, was counted as a source of
+			// it before.
+			if ipe == nil || (ipe.x.last != p.pageH && (ipe.x.np == diverse || !slices.Contains(ipe.x.pages[:ipe.x.np], p.pageH))) {
 				e.x.add(p.srcH)
 			}
-			e.x.addTop(p.src, asn)
+			if ipe != nil {
+				ipe.x.last = p.pageH
+			}
+			// The page's top addresses are kept from every fourth request:
+			// enough to name the heavy hitters, at a quarter of the cost.
+			if e.total&3 == 0 {
+				e.x.addTop(p.src, asn)
+			}
 		}
 		s.pages.count(c, i, e, ns, fe, ce, 1, h.Bytes, "")
 		// Status classes and codes count events and bytes only: distinct

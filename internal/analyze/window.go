@@ -129,6 +129,9 @@ func (r *ring) add(c *clock, fe, ce int32, n uint32) {
 	if fe > r.fe-nFine {
 		r.fine[fe%nFine] += n
 	}
+	if c.cumulative { // a report counts since the start: no longest window
+		return
+	}
 	if ce > r.ce {
 		k := ce - r.ce
 		if r.ce == 0 || k > nCoarse {
