@@ -158,7 +158,9 @@ func fitRight(s string, w int) string {
 	s = sanitize.Text(s)
 	sw := ansi.StringWidth(s)
 	if sw > w {
-		return ansi.Truncate(s, w, "…")
+		// a wide rune may not fit in the last cell: pad what is left
+		s = ansi.Truncate(s, w, "…")
+		sw = ansi.StringWidth(s)
 	}
 	return strings.Repeat(" ", w-sw) + s
 }

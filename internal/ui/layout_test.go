@@ -148,3 +148,14 @@ func BenchmarkRefresh(b *testing.B) {
 		})
 	}
 }
+
+func TestNoLogsChoice(t *testing.T) {
+	for k, want := range map[string]NoLogsChoice{"d": NoLogsDemo, "enter": NoLogsDemo, "q": NoLogsQuit, "esc": NoLogsQuit} {
+		n := NewNoLogs([]string{"/var/log/nginx/access.log"}, true)
+		n.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+		_, cmd := n.Update(press(k))
+		if cmd == nil || n.Choice() != want {
+			t.Fatalf("%s: choice %v", k, n.Choice())
+		}
+	}
+}
