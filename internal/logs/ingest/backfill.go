@@ -84,6 +84,9 @@ func Backfill(ctx context.Context, paths []string, cfg Config, workers int, sink
 	return ctx.Err()
 }
 
+// outPool recycles the JSON written for one chunk once it is out.
+var outPool sync.Pool
+
 // Parse writes the `irtui parse` JSON of every line of paths to out, one
 // object per line, in input order (file by file, line by line), parsing
 // with workers goroutines. It returns the counts, and calls fail for each
@@ -141,7 +144,9 @@ func parseFiles(ctx context.Context, paths []string, cfg Config, workers int, ou
 			if werr == nil {
 				_, werr = bw.Write(c.out)
 			}
-			c.out = c.out[:0]
+			b := c.out[:0]
+			outPool.Put(&b)
+			c.out = nil
 			e.release(c)
 		}
 	}
@@ -157,6 +162,13 @@ func parseFiles(ctx context.Context, paths []string, cfg Config, workers int, ou
 		var p logs.Parser
 		if c.job.known {
 			p = w.parser(c.job.format)
+		}
+		if out != nil {
+			if b, ok := outPool.Get().(*[]byte); ok {
+				c.out = *b
+			} else {
+				c.out = make([]byte, 0, 3*len(c.data))
+			}
 		}
 		name := c.job.name
 		s := w.sum.file(name)
