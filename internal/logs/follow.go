@@ -43,8 +43,11 @@ type FileOptions struct {
 // library chooses at random between a pending "modified" and "moved" event
 // (so lines written just before a rename are skipped), reopens a renamed file
 // without draining the old descriptor, and on copytruncate jumps to the new
-// start, losing what was written after its last read. The guarantee here is
-// that every line reaches the pipeline exactly once:
+// start, losing what was written after its last read. Run through the
+// scenarios of follow_test.go (3,000 lines, a rotation every 400), tail
+// v1.4.11 with Follow+ReOpen lost 1,519 lines and read 10 twice on rename,
+// and lost 400 on copytruncate (2,791 and 2,800 when polling). The
+// guarantee here is that every line reaches the pipeline exactly once:
 //
 //   - rename + new file: the old descriptor is drained, then kept and read
 //     for Retire in case the writer still appends to it;
