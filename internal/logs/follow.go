@@ -62,6 +62,11 @@ type FileOptions struct {
 //
 // Lines written by the writer in the instant between logrotate's copy and
 // its truncate are in neither file; no reader can see them.
+//
+// Lines of the live file are numbered from where following began (line 1
+// is the first line read, whether the file was opened at its start or its
+// end); lines of rotated copies read by Backfill carry the copy's path and
+// its own line numbers.
 type FileSource struct {
 	path string
 	opt  FileOptions
