@@ -26,7 +26,13 @@ dir=$(mktemp -d)
 sessions=""
 writer=""
 cleanup() {
-	for s in $sessions; do tmux kill-session -t "$s" 2>/dev/null || true; done
+	# script(1) outlives a killed tmux pane, so end it (and with it the
+	# program it records) by its own process id first
+	for s in $sessions; do
+		pid=$(tmux display-message -p -t "$s" '#{pane_pid}' 2>/dev/null || true)
+		[ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+		tmux kill-session -t "$s" 2>/dev/null || true
+	done
 	[ -n "$writer" ] && kill "$writer" 2>/dev/null || true
 	rm -rf "$dir"
 }
@@ -75,7 +81,7 @@ record() {
 	s=bench-ui-$name-$$
 	sessions="$sessions $s"
 	tmux new-session -d -s "$s" -x "$cols" -y "$rows" \
-		"TERM=xterm-256color script -q -f -c '$*' $dir/$name.typescript; sleep 3600"
+		"TERM=xterm-256color exec script -q -f -c '$*' $dir/$name.typescript"
 }
 
 record irtui "$irtui watch --offline --dry-run --state-dir $dir/state $log"
