@@ -142,6 +142,9 @@ func NewSession(sc *Scenario, opt Options) (s *Session, err error) {
 		return s, fmt.Errorf("drill AS table: %w", err)
 	}
 	cfg := analyze.DefaultConfig()
+	// Every attacker of a scenario fits in the snapshot, so the abuse
+	// report at the end lists them all.
+	cfg.Top = 1000
 	if opt.Analyzer != nil {
 		cfg = *opt.Analyzer
 	}
