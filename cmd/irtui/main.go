@@ -21,8 +21,8 @@ var commands = map[string]*command{}
 func register(c *command) { commands[c.name] = c }
 
 // defaultCommand runs when irtui is started with no subcommand (or with only
-// flags and files); the console replaces it when it exists.
-var defaultCommand = "parse"
+// flags and files): the console.
+var defaultCommand = "watch"
 
 func main() {
 	os.Exit(run(os.Args[1:]))
