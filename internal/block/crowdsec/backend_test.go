@@ -47,14 +47,14 @@ func sorted(l []string) []string {
 }
 
 func TestLAPIBlockListUnblock(t *testing.T) {
-	l := startLAPI(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)), "", nil)
+	l := startLAPI(t)
 	ctx := ctxT(t)
-	be := NewBackend(l.client(t, l.machine(t, "irtui-ops"), nil))
+	be := NewBackend(client(t, l.Machine(t, "irtui-ops"), nil))
 	e := newEngine(t, be)
 
 	// Someone else's decisions: cscli's, and another machine's irtui ones.
-	l.cscli(t, "decisions", "add", "-i", "203.0.113.9", "-d", "2h", "-R", "operator")
-	other := NewBackend(l.client(t, l.machine(t, "irtui-other"), nil))
+	l.Cscli(t, "decisions", "add", "-i", "203.0.113.9", "-d", "2h", "-R", "operator")
+	other := NewBackend(client(t, l.Machine(t, "irtui-other"), nil))
 	oe := newEngine(t, other)
 	op, err := oe.Plan(ctx, block.Request{Targets: []netip.Prefix{pfx("203.0.113.50")}, Why: "other operator"})
 	if err != nil {
@@ -79,13 +79,13 @@ func TestLAPIBlockListUnblock(t *testing.T) {
 			t.Errorf("rules lack %s:\n%s", want, rules)
 		}
 	}
-	if got := l.activeDecisions(t)["irtui"]; len(got) != 1 {
+	if got := l.Active(t)["irtui"]; len(got) != 1 {
 		t.Fatalf("planning sent something: irtui decisions %v", got)
 	}
 	if err := e.Apply(ctx, p); err != nil {
 		t.Fatal(err)
 	}
-	got := l.activeDecisions(t)
+	got := l.Active(t)
 	if want := []string{"192.0.2.7", "198.51.100.0/24", "2001:db8:5::/48", "203.0.113.50"}; !slices.Equal(sorted(got["irtui"]), want) {
 		t.Fatalf("irtui decisions on the LAPI = %v, want %v", sorted(got["irtui"]), want)
 	}
@@ -138,15 +138,15 @@ func TestLAPIBlockListUnblock(t *testing.T) {
 	if _, err := e.Unblock(ctx, "198.51.100.0/24"); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"192.0.2.7", "2001:db8:5::/48", "203.0.113.50"}; !slices.Equal(sorted(l.activeDecisions(t)["irtui"]), want) {
-		t.Fatalf("after unblock: %v", l.activeDecisions(t))
+	if want := []string{"192.0.2.7", "2001:db8:5::/48", "203.0.113.50"}; !slices.Equal(sorted(l.Active(t)["irtui"]), want) {
+		t.Fatalf("after unblock: %v", l.Active(t))
 	}
 
 	// Someone removes one of irtui's decisions behind its back: reconcile
 	// puts it back, as the journal says it should be there.
 	for _, d := range ds {
 		if d.Prefix == pfx("2001:db8:5::/48") {
-			l.cscli(t, "decisions", "delete", "--id", fmt.Sprint(d.ID))
+			l.Cscli(t, "decisions", "delete", "--id", fmt.Sprint(d.ID))
 		}
 	}
 	rep, err := e.Reconcile(ctx)
@@ -165,7 +165,7 @@ func TestLAPIBlockListUnblock(t *testing.T) {
 	if !p.Batch.Summary.RemovesAll {
 		t.Errorf("unblock --all summary: %+v", p.Batch.Summary)
 	}
-	got = l.activeDecisions(t)
+	got = l.Active(t)
 	if !slices.Equal(got["irtui"], []string{"203.0.113.50"}) || !slices.Equal(got["cscli"], []string{"203.0.113.9"}) {
 		t.Fatalf("after unblock --all: %v (the other machine's and cscli's decisions must stay)", got)
 	}
@@ -179,9 +179,9 @@ func TestLAPIBlockListUnblock(t *testing.T) {
 }
 
 func TestLAPIRefusedBatchSendsNothing(t *testing.T) {
-	l := startLAPI(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)), "", nil)
+	l := startLAPI(t)
 	ctx := ctxT(t)
-	be := NewBackend(l.client(t, l.machine(t, "irtui-ops"), nil))
+	be := NewBackend(client(t, l.Machine(t, "irtui-ops"), nil))
 	// 192.0.2.11 is a web host of the fleet.
 	e := newEngine(t, be, "192.0.2.11", "192.0.2.12")
 	_, err := e.Plan(ctx, block.Request{Targets: []netip.Prefix{pfx("203.0.113.7"), pfx("192.0.2.0/28")}})
@@ -199,7 +199,7 @@ func TestLAPIRefusedBatchSendsNothing(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "nothing sent") {
 		t.Fatalf("bad entry: %v", err)
 	}
-	if got := l.activeDecisions(t); len(got) != 0 {
+	if got := l.Active(t); len(got) != 0 {
 		t.Fatalf("something reached the LAPI: %v", got)
 	}
 	alerts, err := be.Client.Alerts(ctx, nil)
@@ -209,10 +209,10 @@ func TestLAPIRefusedBatchSendsNothing(t *testing.T) {
 }
 
 func TestLAPIFindings(t *testing.T) {
-	l := startLAPI(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)), "", nil)
+	l := startLAPI(t)
 	ctx := ctxT(t)
-	agent := l.client(t, l.machine(t, "web1-agent"), nil)
-	ops := l.client(t, l.machine(t, "irtui-ops"), nil)
+	agent := client(t, l.Machine(t, "web1-agent"), nil)
+	ops := client(t, l.Machine(t, "irtui-ops"), nil)
 	now := time.Now().UTC().Format(time.RFC3339)
 	// What a CrowdSec agent sends when ssh-bf overflows: the message holds
 	// attacker-influenced text, escape sequence included.
@@ -259,8 +259,8 @@ func TestLAPIFindings(t *testing.T) {
 }
 
 func TestLAPIWrongPassword(t *testing.T) {
-	l := startLAPI(t, fmt.Sprintf("127.0.0.1:%d", freePort(t)), "", nil)
-	creds, err := ReadCredentials(l.machine(t, "irtui-ops"))
+	l := startLAPI(t)
+	creds, err := ReadCredentials(l.Machine(t, "irtui-ops"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,11 +24,11 @@ import (
 // with a throwaway key and known_hosts) that reach it without touching
 // ~/.ssh.
 type sshd struct {
-	dir  string
-	port int
-	cmd  *exec.Cmd
-	done chan struct{}
-	user string
+	dir         string
+	port        int
+	cmd         *exec.Cmd
+	done        chan struct{}
+	user        string
 	bin, config string
 	// Args are the ssh options a Source needs to reach this server.
 	Args []string
