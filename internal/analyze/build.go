@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -196,8 +197,11 @@ func (a *Analyzer) read() *view {
 			v.sig[k] = extract(sh.sig[k], c, nowF, nowC, v.sig[k])
 		}
 		ser = sh.ser
+		cc := &a.cfg.Clusters
 		for fp, cl := range sh.clusters {
-			if cl.size < 1 {
+			// Clusters too small in this shard may still add up across
+			// shards; only the clearly small are skipped here.
+			if cl.size*len(a.shards) < cc.MinSize || float64(cl.events) < cc.MinEventsPerSource*float64(cl.size)/2 {
 				continue
 			}
 			cls = append(cls, clusterView{fp: fp, ua: cl.ua, pages: cl.pages, size: cl.size, events: cl.events,
@@ -262,7 +266,10 @@ func (a *Analyzer) events(c *counts) int64 {
 	return c.long
 }
 
-func byEvents[K comparable, X any](a *Analyzer, rows []row[K, X], key func(K) string) {
+// byEvents sorts rows busiest first; ties by the current rate, then by key
+// (compared as keys, not as formatted strings, which would allocate in
+// every comparison).
+func byEvents[K comparable, X any](a *Analyzer, rows []row[K, X], compare func(K, K) int) {
 	slices.SortFunc(rows, func(x, y row[K, X]) int {
 		if c := cmp.Compare(a.events(&y.counts), a.events(&x.counts)); c != 0 {
 			return c
@@ -270,8 +277,16 @@ func byEvents[K comparable, X any](a *Analyzer, rows []row[K, X], key func(K) st
 		if c := cmp.Compare(y.short, x.short); c != 0 {
 			return c
 		}
-		return cmp.Compare(key(x.key), key(y.key))
+		return compare(x.key, y.key)
 	})
+}
+
+func cmpAddr(a, b netip.Addr) int { return a.Compare(b) }
+func cmpPrefix(a, b netip.Prefix) int {
+	if c := a.Addr().Compare(b.Addr()); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.Bits(), b.Bits())
 }
 
 func addrKey(a netip.Addr) string     { return a.String() }
@@ -280,20 +295,20 @@ func strKey(s string) string          { return s }
 func intKey(i int) string             { return strconv.Itoa(i) }
 
 func (a *Analyzer) sortView(v *view) {
-	byEvents(a, v.ips, addrKey)
-	byEvents(a, v.pfx, prefixKey)
-	byEvents(a, v.ases, asKey)
-	byEvents(a, v.pages, strKey)
-	byEvents(a, v.classes, strKey)
-	byEvents(a, v.codes, intKey)
-	byEvents(a, v.mailAct, strKey)
-	byEvents(a, v.mailCli, addrKey)
-	byEvents(a, v.mailFrom, strKey)
-	byEvents(a, v.dnsName, strKey)
-	byEvents(a, v.dnsType, strKey)
-	byEvents(a, v.dnsCli, addrKey)
+	byEvents(a, v.ips, cmpAddr)
+	byEvents(a, v.pfx, cmpPrefix)
+	byEvents(a, v.ases, cmp.Compare[uint32])
+	byEvents(a, v.pages, strings.Compare)
+	byEvents(a, v.classes, strings.Compare)
+	byEvents(a, v.codes, cmp.Compare[int])
+	byEvents(a, v.mailAct, strings.Compare)
+	byEvents(a, v.mailCli, cmpAddr)
+	byEvents(a, v.mailFrom, strings.Compare)
+	byEvents(a, v.dnsName, strings.Compare)
+	byEvents(a, v.dnsType, strings.Compare)
+	byEvents(a, v.dnsCli, cmpAddr)
 	for k := range v.sig {
-		byEvents(a, v.sig[k], addrKey)
+		byEvents(a, v.sig[k], cmpAddr)
 	}
 	slices.SortFunc(v.clusters, func(x, y clusterView) int {
 		if c := cmp.Compare(y.events, x.events); c != 0 {

@@ -131,7 +131,7 @@ func DefaultConfig() Config {
 	c := Config{
 		Windows:          []time.Duration{time.Minute, 5 * time.Minute, time.Hour},
 		BaselineHalfLife: time.Hour,
-		Top:              200,
+		Top:              100,
 		MaxSources:       1 << 20,
 		MaxGroups:        1 << 16,
 		Samples:          3,

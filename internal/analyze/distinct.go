@@ -12,7 +12,16 @@ type distinct struct {
 	n     int
 	small [smallN]uint64
 	hll   *[hllM]uint8
+	est   int // the last estimate; -1 when a register changed since
 }
+
+// pow2neg[r] is 2^-r, for the HyperLogLog estimate.
+var pow2neg = func() (t [65]float64) {
+	for i := range t {
+		t[i] = math.Ldexp(1, -i)
+	}
+	return
+}()
 
 const (
 	smallN = 8
@@ -37,6 +46,7 @@ func (d *distinct) add(h uint64) {
 		return
 	}
 	d.hll = new([hllM]uint8)
+	d.est = -1
 	for i := 0; i < d.n; i++ {
 		d.hllAdd(d.small[i])
 	}
@@ -48,6 +58,7 @@ func (d *distinct) hllAdd(h uint64) {
 	rho := uint8(bits.LeadingZeros64(h<<hllP|1<<(hllP-1)) + 1)
 	if rho > d.hll[j] {
 		d.hll[j] = rho
+		d.est = -1
 	}
 }
 
@@ -59,10 +70,13 @@ func (d *distinct) count() int {
 	if d.hll == nil {
 		return d.n
 	}
+	if d.est >= 0 {
+		return d.est
+	}
 	var sum float64
 	zeros := 0
 	for _, r := range d.hll {
-		sum += math.Ldexp(1, -int(r))
+		sum += pow2neg[r&63]
 		if r == 0 {
 			zeros++
 		}
@@ -72,8 +86,9 @@ func (d *distinct) count() int {
 	if est <= 2.5*m && zeros > 0 {
 		est = m * math.Log(m/float64(zeros))
 	}
+	d.est = smallN + 1
 	if n := int(est + 0.5); n > smallN {
-		return n
+		d.est = n
 	}
-	return smallN + 1
+	return d.est
 }

@@ -175,7 +175,7 @@ type cluster struct {
 }
 
 const (
-	maxClusters     = 1 << 14
+	maxClusters     = 1 << 12
 	maxClusterASes  = 32
 	maxClusterUALen = 256
 )

