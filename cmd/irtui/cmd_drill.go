@@ -33,8 +33,11 @@ score. --replay plays recorded logs with their own timing, compressed.
 flags:
 `
 
-func runDrill(args []string) int {
+func runDrill(args []string) int { return drillMain(args, os.Stdout, os.Stderr) }
+
+func drillMain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("drill", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	speed := fs.Float64("speed", 1, "how much faster than real time the scenario (or the replayed log) runs")
 	autopilot := fs.Bool("autopilot", false, "play the recommended playbook without a terminal and print the score")
 	asJSON := fs.Bool("json", false, "print the score (or the replay summary) as one JSON object")
@@ -58,19 +61,19 @@ func runDrill(args []string) int {
 		return 2
 	}
 	if *speed <= 0 || *speed > 1000 {
-		fmt.Fprintln(os.Stderr, "irtui drill: --speed must be between 0 and 1000 (e.g. 10)")
+		fmt.Fprintln(stderr, "irtui drill: --speed must be between 0 and 1000 (e.g. 10)")
 		return 2
 	}
 	if *replay {
 		if len(rest) == 0 {
-			fmt.Fprintln(os.Stderr, "irtui drill --replay: name the log files to replay (irtui drill --replay /var/log/nginx/access.log.1 --speed 10)")
+			fmt.Fprintln(stderr, "irtui drill --replay: name the log files to replay (irtui drill --replay /var/log/nginx/access.log.1 --speed 10)")
 			return 2
 		}
 		if *maxGap <= 0 {
-			fmt.Fprintln(os.Stderr, "irtui drill --replay: --max-gap must be positive (e.g. 2s)")
+			fmt.Fprintln(stderr, "irtui drill --replay: --max-gap must be positive (e.g. 2s)")
 			return 2
 		}
-		return runReplay(rest, drill.ReplayOptions{Speed: *speed, MaxGap: *maxGap, Keep: *keep}, *asJSON, *config, asnDB)
+		return runReplay(rest, drill.ReplayOptions{Speed: *speed, MaxGap: *maxGap, Keep: *keep}, *asJSON, *config, asnDB, stdout, stderr)
 	}
 	if len(rest) == 0 {
 		fs.Usage()
@@ -78,24 +81,24 @@ func runDrill(args []string) int {
 	}
 	if rest[0] == "list" {
 		if len(rest) > 1 {
-			fmt.Fprintln(os.Stderr, "irtui drill list: takes no arguments")
+			fmt.Fprintln(stderr, "irtui drill list: takes no arguments")
 			return 2
 		}
-		return listDrills(os.Stdout)
+		return listDrills(stdout, stderr)
 	}
 	if len(rest) > 1 {
-		fmt.Fprintf(os.Stderr, "irtui drill: one scenario at a time (got %d names); 'irtui drill list' shows them\n", len(rest))
+		fmt.Fprintf(stderr, "irtui drill: one scenario at a time (got %d names); 'irtui drill list' shows them\n", len(rest))
 		return 2
 	}
 	sc, err := drill.Find(rest[0])
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "irtui drill:", sanitize.Text(err.Error()))
+		fmt.Fprintln(stderr, "irtui drill:", sanitize.Text(err.Error()))
 		return 2
 	}
 	if !*autopilot {
 		// The console in DRILL mode is wired by the console's command; until
 		// then a drill without --autopilot has nothing to show it in.
-		fmt.Fprintf(os.Stderr, "irtui drill %s: the interactive console for drills is not available in this build; run it on autopilot instead:\n  irtui drill %s --autopilot --speed 10\n", sc.Name, sc.Name)
+		fmt.Fprintf(stderr, "irtui drill %s: the interactive console for drills is not available in this build; run it on autopilot instead:\n  irtui drill %s --autopilot --speed 10\n", sc.Name, sc.Name)
 		return 1
 	}
 	ctx, stop := signalContext()
@@ -106,26 +109,26 @@ func runDrill(args []string) int {
 		if *sandbox {
 			mode = "nftables in a sandbox namespace"
 		}
-		fmt.Fprintf(os.Stderr, "drill %q: %s, on autopilot with the %q playbook, %s at %g× (about %s)…\n",
+		fmt.Fprintf(stderr, "drill %q: %s, on autopilot with the %q playbook, %s at %g× (about %s)…\n",
 			sc.Name, sc.Title, sc.Playbook, mode, *speed, (time.Duration(float64(sc.Duration-sc.AttackStart+drill.Lead) / *speed)).Round(time.Second))
 	}
 	score, sess, err := drill.RunHeadless(ctx, sc, opt, true)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "irtui drill:", sanitize.Text(err.Error()))
+		fmt.Fprintln(stderr, "irtui drill:", sanitize.Text(err.Error()))
 		if sess == nil {
 			return 1
 		}
 	}
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
+		enc := json.NewEncoder(stdout)
 		if e := enc.Encode(score); e != nil {
 			return 1
 		}
 	} else {
-		score.WriteText(os.Stdout)
+		score.WriteText(stdout)
 	}
 	if *keep && sess != nil {
-		fmt.Fprintf(os.Stderr, "kept the drill's directory: %s (timeline: %s)\n", sess.Dir, sess.Timeline.Path)
+		fmt.Fprintf(stderr, "kept the drill's directory: %s (timeline: %s)\n", sess.Dir, sess.Timeline.Path)
 	}
 	if err != nil {
 		return 1
@@ -134,10 +137,10 @@ func runDrill(args []string) int {
 }
 
 // listDrills prints one scenario per line, its name first.
-func listDrills(w io.Writer) int {
+func listDrills(w, stderr io.Writer) int {
 	all, err := drill.Scenarios()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "irtui drill list:", err)
+		fmt.Fprintln(stderr, "irtui drill list:", err)
 		return 1
 	}
 	width := 0
@@ -150,17 +153,17 @@ func listDrills(w io.Writer) int {
 	return 0
 }
 
-func runReplay(files []string, opt drill.ReplayOptions, asJSON bool, config string, asnDB []string) int {
+func runReplay(files []string, opt drill.ReplayOptions, asJSON bool, config string, asnDB []string, stdout, stderr io.Writer) int {
 	acfg, err := analyze.LoadConfig(config)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "irtui drill --replay:", sanitize.Text(err.Error()))
+		fmt.Fprintln(stderr, "irtui drill --replay:", sanitize.Text(err.Error()))
 		return 2
 	}
 	opt.Analyzer = &acfg
 	if len(asnDB) > 0 {
 		tracer, err := trace.Open(trace.Config{Offline: true, NoDiskCache: true, ASNDB: asnDB})
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "irtui drill --replay:", sanitize.Text(err.Error()), "(check --asn-db)")
+			fmt.Fprintln(stderr, "irtui drill --replay:", sanitize.Text(err.Error()), "(check --asn-db)")
 			return 2
 		}
 		defer tracer.Close()
@@ -168,30 +171,30 @@ func runReplay(files []string, opt drill.ReplayOptions, asJSON bool, config stri
 	}
 	rp, err := drill.NewReplay(files, opt)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "irtui drill --replay:", sanitize.Text(err.Error()))
+		fmt.Fprintln(stderr, "irtui drill --replay:", sanitize.Text(err.Error()))
 		return 1
 	}
 	defer rp.Close()
 	ctx, stop := signalContext()
 	defer stop()
 	if !asJSON {
-		fmt.Fprintf(os.Stderr, "replaying %d file(s) at %g×…\n", len(files), opt.Speed)
+		fmt.Fprintf(stderr, "replaying %d file(s) at %g×…\n", len(files), opt.Speed)
 	}
 	if err := rp.Start(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "irtui drill --replay:", err)
+		fmt.Fprintln(stderr, "irtui drill --replay:", err)
 		return 1
 	}
 	sum, err := rp.Wait(ctx)
 	if asJSON {
-		json.NewEncoder(os.Stdout).Encode(sum)
+		json.NewEncoder(stdout).Encode(sum)
 	} else {
-		sum.WriteText(os.Stdout)
+		sum.WriteText(stdout)
 	}
 	if opt.Keep {
-		fmt.Fprintf(os.Stderr, "kept the replayed files in %s\n", rp.Dir)
+		fmt.Fprintf(stderr, "kept the replayed files in %s\n", rp.Dir)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "irtui drill --replay:", sanitize.Text(err.Error()))
+		fmt.Fprintln(stderr, "irtui drill --replay:", sanitize.Text(err.Error()))
 		return 1
 	}
 	return 0
