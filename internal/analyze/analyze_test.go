@@ -53,7 +53,8 @@ func TestAppendPage(t *testing.T) {
 		{"", "/%7euser/", "/~user/"},
 		{"", "/q?x=1", "/q"},
 		{"", "", "/"},
-		{"", "/bad%zz%4", "/bad%zz%4"},
+		{"", "/bad%zz%4", "/bad%25zz%254"},
+		{"", "/%7%300", "/%25700"},
 	}
 	for _, c := range cases {
 		if got := string(AppendPage(nil, c.vhost, c.path)); got != c.want {

@@ -39,7 +39,8 @@ func shardKey(a netip.Addr) uint64 {
 // AppendPage appends the page key of a request to dst: the virtual host in
 // lower case, then the path without its query string and with its
 // percent-encoding normalised (escaped unreserved characters decoded, hex
-// digits in upper case), so /a%2Db and /a-b are one page.
+// digits in upper case, a stray '%' escaped), so /a%2Db and /a-b are one
+// page, and normalising a key again changes nothing.
 func AppendPage(dst []byte, vhost, path string) []byte {
 	for i := 0; i < len(vhost); i++ {
 		c := vhost[i]
@@ -67,6 +68,10 @@ func AppendPage(dst []byte, vhost, path string) []byte {
 				i += 2
 				continue
 			}
+		}
+		if c == '%' { // a stray '%' is written escaped, so decoding stays idempotent
+			dst = append(dst, "%25"...)
+			continue
 		}
 		dst = append(dst, c)
 	}

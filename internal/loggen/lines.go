@@ -230,8 +230,8 @@ func (m *Mail) Event() logs.Event {
 		ev.Src, f.Action = m.Src, logs.ActConnect
 	case MailDisconnect:
 		ev.Src, f.Action = m.Src, logs.ActDisconnect
-	case MailReceived:
-		ev.Src, f.Action = m.Src, logs.ActQueued
+	case MailReceived: // smtpd's "client=" line: the queue ID is born, nothing decided yet
+		ev.Src, f.Action = m.Src, logs.ActOther
 	case MailQmgr:
 		f.Program, f.Action, f.Size, f.NRcpt = "postfix/qmgr", logs.ActQueued, m.Size, 1
 	case MailDelivered:
