@@ -289,10 +289,9 @@ func cmpPrefix(a, b netip.Prefix) int {
 	return cmp.Compare(a.Bits(), b.Bits())
 }
 
-func addrKey(a netip.Addr) string     { return a.String() }
-func prefixKey(p netip.Prefix) string { return p.String() }
-func strKey(s string) string          { return s }
-func intKey(i int) string             { return strconv.Itoa(i) }
+func addrKey(a netip.Addr) string { return a.String() }
+func strKey(s string) string      { return s }
+func intKey(i int) string         { return strconv.Itoa(i) }
 
 func (a *Analyzer) sortView(v *view) {
 	byEvents(a, v.ips, cmpAddr)

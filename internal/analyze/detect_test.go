@@ -19,6 +19,8 @@ type sim struct {
 	web   *loggen.Web
 	mail  *loggen.MailGen
 	dns   *loggen.DNSGen
+	// flooder is the single-source flood's address, for its check.
+	flooder netip.Addr
 }
 
 func newSim(t *testing.T, cfg Config) *sim {
@@ -144,13 +146,22 @@ func TestFindings(t *testing.T) {
 		}},
 		{"single_source_flood", func(s *sim) func(time.Time) {
 			f := s.web.NewSingleFlood()
+			s.flooder = f.IP
 			return func(t time.Time) {
 				for i := 0; i < 40; i++ {
 					r := f.Next(t.Add(time.Duration(i) * 25 * time.Millisecond))
 					s.add(r.Event())
 				}
 			}
-		}, nil},
+		}, func(t *testing.T, s *sim, snap *Snapshot) {
+			f := find(snap.Findings, "single_source_flood")
+			if len(f.Targets) != 1 || !covers(f.Targets, s.flooder) {
+				t.Errorf("targets %v, want exactly the flooder %v", f.Targets, s.flooder)
+			}
+			if snap.IPs[0].Key != s.flooder.String() || len(snap.IPs[0].Samples) == 0 {
+				t.Errorf("top address %+v, want the flooder with sample lines", snap.IPs[0])
+			}
+		}},
 		{"http_bruteforce", func(s *sim) func(time.Time) {
 			b := s.web.NewLoginBruteforce(5)
 			return func(t time.Time) {
