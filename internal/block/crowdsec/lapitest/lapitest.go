@@ -149,10 +149,14 @@ prometheus:
 	return l
 }
 
-// Cscli runs cscli against this LAPI's configuration.
+// Cscli runs cscli against this LAPI's configuration, in its namespace.
 func (l *LAPI) Cscli(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("cscli", append([]string{"-c", l.Config, "--error"}, args...)...).CombinedOutput()
+	argv := append([]string{"cscli", "-c", l.Config, "--error"}, args...)
+	if l.NetNS != "" {
+		argv = append([]string{"ip", "netns", "exec", l.NetNS}, argv...)
+	}
+	out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("cscli %s: %v: %s", strings.Join(args, " "), err, out)
 	}
