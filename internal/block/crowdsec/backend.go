@@ -453,3 +453,16 @@ func secondsLeft(exp, now time.Time) int64 {
 	}
 	return s
 }
+
+// RangeNote warns, when targets hold networks, that Debian bookworm's
+// crowdsec-firewall-bouncer (0.0.25) in nftables mode enforces only the
+// first address of a Range decision; empty when every target is one
+// address. The block command prints it with the plan.
+func RangeNote(targets []netip.Prefix) string {
+	for _, t := range targets {
+		if !t.IsSingleIP() {
+			return "networks become CrowdSec Range decisions: bouncers in iptables/ipset mode, nginx and cloud bouncers enforce them whole, but crowdsec-firewall-bouncer 0.0.25 (Debian bookworm) in nftables mode blocks only the first address of each (" + t.String() + " → " + t.Addr().String() + ")"
+		}
+	}
+	return ""
+}

@@ -552,3 +552,46 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	}
 	return k, nil
 }
+
+// ProbeResult is what one short connection learnt about the remote file.
+type ProbeResult struct {
+	Ident string // device:inode
+	Size  int64
+	Took  time.Duration // connection and answer
+}
+
+// probeScript prints "irtui-probe DEV:INO SIZE" when the file can be read.
+const probeScript = `f=$1; ` +
+	`if [ ! -r "$f" ]; then echo "cannot read $f (missing, or permission denied: add the ssh user to group adm)" >&2; exit 3; fi; ` +
+	`s=$(stat -L -c '%d:%i %s' -- "$f" 2>/dev/null || stat -L -f '%d:%i %z' -- "$f" 2>/dev/null); ` +
+	`echo "irtui-probe $s"`
+
+// Probe connects once and checks that the file can be read, for
+// `irtui fleet` and for the console's health screen before following.
+func (s *Source) Probe(ctx context.Context) (ProbeResult, error) {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	cmdline := "exec sh -c " + shQuote(probeScript) + " irtui " + shQuote(s.url.Path)
+	cmd := exec.CommandContext(ctx, s.opt.SSH, append(s.url.sshArgs(s.opt.Args), cmdline)...)
+	cmd.WaitDelay = time.Second
+	stderr := &tailBuffer{max: 4 << 10}
+	cmd.Stderr = stderr
+	var stdout bytes.Buffer
+	cmd.Stdout = &limitWriter{w: &stdout, n: 4096}
+	if err := cmd.Run(); err != nil {
+		if msg := lastLine(stderr.String()); msg != "" {
+			return ProbeResult{}, fmt.Errorf("ssh %s: %s", s.url.Host, msg)
+		}
+		return ProbeResult{}, fmt.Errorf("ssh %s: %v", s.url.Host, err)
+	}
+	for _, l := range strings.Split(stdout.String(), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 3 && f[0] == "irtui-probe" {
+			if size, err := strconv.ParseInt(f[2], 10, 64); err == nil {
+				return ProbeResult{Ident: f[1], Size: size, Took: time.Since(start)}, nil
+			}
+		}
+	}
+	return ProbeResult{}, fmt.Errorf("ssh %s: the remote host did not answer the probe (is its login shell a POSIX shell, with stat?)", s.url.Host)
+}
