@@ -391,3 +391,22 @@ func TestRemoteCommandQuoting(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRemoteBacklog reads a 100,000-line access log from its start
+// through a real sshd on loopback: the cost of following a remote file.
+func BenchmarkRemoteBacklog(b *testing.B) {
+	s := startSSHD(b)
+	lf := newLog(b, "big.log", 100000)
+	size := fileSize(b, lf.path)
+	b.SetBytes(size)
+	for b.Loop() {
+		src := newSource(b, s, lf.path, true)
+		ctx, cancel := context.WithCancel(context.Background())
+		ch, _ := collect(ctx, src)
+		for n := 0; n < 100000; n++ {
+			<-ch
+		}
+		cancel()
+	}
+	b.ReportMetric(100000*float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+}
