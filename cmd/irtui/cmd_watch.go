@@ -5,19 +5,21 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/irtui/irtui/internal/analyze"
-	"github.com/irtui/irtui/internal/block"
 	"github.com/irtui/irtui/internal/drill"
 	"github.com/irtui/irtui/internal/logs"
 	"github.com/irtui/irtui/internal/logs/formats"
 	"github.com/irtui/irtui/internal/logs/ingest"
+	"github.com/irtui/irtui/internal/playbook"
 	"github.com/irtui/irtui/internal/sanitize"
 	"github.com/irtui/irtui/internal/trace"
 	"github.com/irtui/irtui/internal/ui"
+	"github.com/irtui/irtui/playbooks"
 )
 
 func init() {
@@ -39,10 +41,19 @@ var defaultLogs = []string{
 
 const watchUsage = `usage: irtui [watch] [flags] [FILE…]
        irtui --demo
+       irtui watch --drill NAME [--speed N]
 
 Follows the named log files ("-" for standard input), or the usual places
 when none is named, and opens the console. Blocks go through the same
 engine as 'irtui block': shown as rules text, journaled, undoable, expiring.
+The Playbook screen (8) walks through the playbook the findings suggest;
+every finding, step, block, unblock, report and note goes to the incident
+timeline ('irtui timeline').
+
+--demo and --drill run a scenario in DRILL mode instead: generated logs in
+a temporary directory, blocks on the dry-run backend (the generator stops
+the traffic they would stop), and a score at the end, printed on exit.
+'irtui drill list' names the scenarios.
 
 flags:
 `
@@ -51,6 +62,9 @@ func runWatch(args []string) int {
 	fs := flag.NewFlagSet("watch", flag.ContinueOnError)
 	refresh := fs.Duration("refresh", time.Second, "how often the screen takes a new snapshot (slower uses fewer bytes on slow links)")
 	demo := fs.Bool("demo", false, "run the built-in demo drill: generated logs, blocks only simulated, no root and no files needed")
+	drillName := fs.String("drill", "", "run this drill scenario in the console (see 'irtui drill list')")
+	speed := fs.Float64("speed", 1, "with --demo or --drill: how much faster than real time the scenario runs")
+	seed := fs.Uint64("seed", 0, "with --demo or --drill: fix the generated traffic (0: a new one each run)")
 	dryRun := fs.Bool("dry-run", false, "plan and show blocks, never apply them (same as --backend dry-run)")
 	format := fs.String("format", "", "parse every file as this format instead of detecting it (see 'irtui parse --list-formats')")
 	logFormat := fs.String("log-format", "", "an Apache LogFormat or nginx log_format string; implies --format custom")
@@ -79,6 +93,25 @@ func runWatch(args []string) int {
 		fmt.Fprintln(os.Stderr, "irtui watch: --refresh must be at least 100ms")
 		return 2
 	}
+	if *speed <= 0 || *speed > 1000 {
+		fmt.Fprintln(os.Stderr, "irtui watch: --speed must be between 0 and 1000 (e.g. 10)")
+		return 2
+	}
+	var scen *drill.Scenario
+	if *drillName != "" {
+		if *demo {
+			fmt.Fprintln(os.Stderr, "irtui watch: --demo is the first drill; give either --demo or --drill NAME")
+			return 2
+		}
+		if len(files) > 0 {
+			fmt.Fprintln(os.Stderr, "irtui watch: a drill writes its own logs; drop the file names or --drill")
+			return 2
+		}
+		if scen, err = drill.Find(*drillName); err != nil {
+			fmt.Fprintln(os.Stderr, "irtui watch:", sanitize.Text(err.Error()))
+			return 2
+		}
+	}
 	if _, _, err := formats.ResolveAmong(formats.All(), *format, *logFormat); err != nil {
 		fmt.Fprintln(os.Stderr, "irtui watch:", sanitize.Text(err.Error()))
 		return 2
@@ -98,7 +131,7 @@ func runWatch(args []string) int {
 		fopt.NotBefore = time.Now().Add(-*since)
 	}
 
-	if !*demo && len(files) == 0 {
+	if !*demo && scen == nil && len(files) == 0 {
 		for _, p := range defaultLogs {
 			if f, err := os.Open(p); err == nil {
 				f.Close()
@@ -125,36 +158,53 @@ func runWatch(args []string) int {
 	}
 
 	tcfg := trace.Config{Offline: *offline, ASNDB: asnDB}
-	var gen *drill.Generator
-	if *demo {
-		mode = ui.ModeDrill
-		dir, err := os.MkdirTemp("", "irtui-demo-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "irtui --demo: cannot create a temporary directory:", err)
-			return 1
-		}
-		defer os.RemoveAll(dir)
-		scen, err := drill.Scenarios()
-		if err != nil || len(scen) == 0 {
-			fmt.Fprintln(os.Stderr, "irtui --demo: no built-in scenario:", err)
-			return 1
-		}
-		gen = drill.NewGenerator(scen[0], filepath.Join(dir, "logs"), 1, uint64(time.Now().UnixNano()))
-		if err := gen.Prepare(time.Now()); err != nil {
-			fmt.Fprintln(os.Stderr, "irtui --demo:", err)
-			return 1
-		}
-		files = []string{filepath.Join(gen.Dir, drill.AccessLog), filepath.Join(gen.Dir, drill.MailLog), filepath.Join(gen.Dir, drill.QueryLog)}
-		fopt.FromStart = true
-		// a drill never touches the real firewall nor asks the network
-		ef.backend, ef.stateDir = "dry-run", filepath.Join(dir, "state")
-		tcfg = trace.Config{Offline: true, NoDiskCache: true, ASNDB: []string{filepath.Join(gen.Dir, drill.ASTable)}}
-	}
-
 	acfg, err := analyze.LoadConfig(*config)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "irtui:", sanitize.Text(err.Error()))
 		return 2
+	}
+	var gen *drill.Generator
+	var drillDir string
+	if *demo && scen == nil {
+		all, err := drill.Scenarios()
+		if err != nil || len(all) == 0 {
+			fmt.Fprintln(os.Stderr, "irtui --demo: no built-in scenario:", err)
+			return 1
+		}
+		scen = all[0]
+	}
+	if scen != nil {
+		mode = ui.ModeDrill
+		drillDir, err = os.MkdirTemp("", "irtui-drill-"+scen.Name+"-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "irtui drill: cannot create a temporary directory:", err, "(set TMPDIR to a writable place)")
+			return 1
+		}
+		defer os.RemoveAll(drillDir)
+		s := *seed
+		if s == 0 {
+			s = uint64(time.Now().UnixNano())
+		}
+		gen = drill.NewGenerator(scen, filepath.Join(drillDir, "logs"), *speed, s)
+		if err := gen.Prepare(time.Now()); err != nil {
+			fmt.Fprintln(os.Stderr, "irtui drill:", err)
+			return 1
+		}
+		// the history goes in first, so the console opens with a baseline
+		// and detects the formats from real lines
+		if err := gen.WriteHistory(); err != nil {
+			fmt.Fprintln(os.Stderr, "irtui drill:", err)
+			return 1
+		}
+		files = []string{filepath.Join(gen.Dir, drill.AccessLog), filepath.Join(gen.Dir, drill.MailLog), filepath.Join(gen.Dir, drill.QueryLog)}
+		fopt = logs.FileOptions{FromStart: true, Poll: *poll}
+		// a drill never touches the real firewall nor asks the network, and
+		// is judged with the same analyzer settings as on autopilot
+		ef.backend, ef.stateDir = "dry-run", filepath.Join(drillDir, "state")
+		tcfg = trace.Config{Offline: true, NoDiskCache: true, ASNDB: []string{filepath.Join(gen.Dir, drill.ASTable)}}
+		acfg = analyze.DefaultConfig()
+		acfg.Top = 1000
+		acfg.OwnNetworks = append(acfg.OwnNetworks, scen.OwnNetworks...)
 	}
 	an := analyze.New(acfg)
 	tracer, err := trace.Open(tcfg)
@@ -171,13 +221,36 @@ func runWatch(args []string) int {
 			"(run with sudo for the firewall, or use --dry-run)")
 		return 1
 	}
+	stateDir := ef.stateDir
+	if stateDir == "" {
+		stateDir = playbook.StateDir()
+	}
 	reportPath := *report
 	if reportPath == "" {
-		dir := ef.stateDir
-		if dir == "" {
-			dir, _ = block.DefaultStateDir()
-		}
-		reportPath = filepath.Join(dir, "abuse-report.md")
+		reportPath = filepath.Join(stateDir, "abuse-report.md")
+	}
+	abuse := &ui.AbuseReport{Path: reportPath, Snapshot: an.Snapshot, Contacts: tracer}
+	userPlaybooks := playbook.ConfigDir()
+	var drillLink ui.Drill
+	if gen != nil {
+		// the drill's reports name the scenario's own abuse contacts, and
+		// its playbooks are the shipped ones, as on autopilot
+		abuse.Contacts = trace.ContactsFunc(func(asn uint32, _ netip.Addr) []string {
+			if c := scen.AbuseContact(asn); c != "" {
+				return []string{c}
+			}
+			return nil
+		})
+		userPlaybooks = ""
+		drillLink = ui.NewGeneratorDrill(gen)
+	}
+	lib, err := playbook.Load(playbooks.FS, userPlaybooks)
+	if lib == nil {
+		fmt.Fprintln(os.Stderr, "irtui: the playbooks did not load:", sanitize.Text(err.Error()))
+		return 1
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "irtui: some of your playbooks were not loaded (check them with 'irtui playbook check'):\n"+sanitize.Text(err.Error()))
 	}
 
 	sources := make([]logs.Source, 0, len(files))
@@ -198,18 +271,26 @@ func runWatch(args []string) int {
 		go gen.Run(runCtx)
 	}
 
-	err = ui.Run(runCtx, ui.Config{
+	res, err := ui.Run(runCtx, ui.Config{
 		Engines: ui.Engines{
-			Snapshot: an.Snapshot,
-			Impact:   an.Impact,
-			Block:    ui.BlockEngine(eng),
-			Trace:    ui.TraceEngine(runCtx, tracer),
-			Report:   &ui.AbuseReport{Path: reportPath, Snapshot: an.Snapshot, Contacts: tracer},
+			Snapshot:  an.Snapshot,
+			Impact:    an.Impact,
+			Block:     ui.BlockEngine(eng),
+			Trace:     ui.TraceEngine(runCtx, tracer),
+			Report:    abuse,
+			Playbooks: lib,
+			Runs:      &playbook.Store{Dir: filepath.Join(stateDir, "runs")},
+			Timeline:  &playbook.Timeline{Path: filepath.Join(stateDir, "timeline.jsonl")},
+			StateDir:  stateDir,
+			Drill:     drillLink,
 		},
 		Mode:    mode,
 		Refresh: *refresh,
 	})
 	cancel()
+	if res.Score != nil {
+		res.Score.WriteText(os.Stdout)
+	}
 	select {
 	case ierr := <-ingestDone:
 		if ierr != nil && err == nil {

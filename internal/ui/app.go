@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"os"
 	"slices"
@@ -16,6 +17,8 @@ import (
 	"github.com/charmbracelet/colorprofile"
 
 	"github.com/irtui/irtui/internal/analyze"
+	"github.com/irtui/irtui/internal/drill"
+	"github.com/irtui/irtui/internal/playbook"
 	"github.com/irtui/irtui/internal/sanitize"
 )
 
@@ -35,15 +38,24 @@ type (
 	}
 	traceMsg    TraceResult
 	unblockDone struct {
-		what string
-		n    int
-		err  error
+		what   string
+		n      int
+		detail string
+		err    error
 	}
 	reportDone struct {
-		label string
-		n     int
-		err   error
+		label  string
+		n      int
+		detail string
+		err    error
 	}
+	// complaintMsg brings a drill's abuse complaint once it arrived.
+	complaintMsg struct {
+		text string
+		err  error
+	}
+	// drillOverMsg says the drill's scenario has been played to its end.
+	drillOverMsg struct{}
 )
 
 // rootMode is what has the keyboard.
@@ -54,6 +66,8 @@ const (
 	modeHelp
 	modeDialog
 	modeConfirm
+	modeComplaint // reading a drill's abuse complaint
+	modeScore     // the drill is over: its score
 )
 
 // Model is the console's root model: a router over the screens.
@@ -70,6 +84,20 @@ type Model struct {
 	status  string
 	gen     int
 	quit    bool
+	// seen holds the IDs of the findings already in the timeline.
+	seen map[string]bool
+	// drill mode: when the attack was first detected (data clock), the
+	// score once the drill is over, and whether the complaint is being fetched.
+	detected   time.Time
+	score      *drill.Score
+	fetching   bool
+	complaintY int
+}
+
+// Result is what the console leaves behind when it ends.
+type Result struct {
+	// Score is the drill's score; nil outside a drill.
+	Score *drill.Score
 }
 
 // New builds the console. It takes no snapshot yet: Init asks for the first.
@@ -87,20 +115,43 @@ func New(cfg Config) *Model {
 		now:    cfg.Now(),
 		traces: map[netip.Addr]TraceResult{},
 		prompt: newPromptKeys(),
+		wall:   cfg.Now,
+		tl:     &timelineQueue{tl: cfg.Timeline},
 	}
-	m := &Model{cfg: cfg, c: c, keys: newGlobalKeys(cfg.Engines), help: help.New()}
+	m := &Model{cfg: cfg, c: c, keys: newGlobalKeys(cfg.Engines), help: help.New(), seen: map[string]bool{}}
 	if cfg.NoColor {
 		m.help.Styles = help.Styles{}
 	} else {
 		m.help.Styles = help.DefaultDarkStyles()
 	}
-	m.panes = [...]pane{newOverview(c), newAttackers(c), newPages(c), newMail(c), newDNS(c), newBlocks(c), newLogPane(c)}
+	m.panes = [...]pane{newOverview(c), newAttackers(c), newPages(c), newMail(c), newDNS(c), newBlocks(c), newLogPane(c), newPlaybookPane(c)}
 	return m
 }
 
+func (m *Model) playbook() *playbookPane { return m.panes[scrPlaybook].(*playbookPane) }
+
+// Result returns the drill's score (computed now if the drill was cut
+// short) once the program ended.
+func (m *Model) Result() Result {
+	if m.cfg.Drill != nil && m.score == nil {
+		m.finalScore()
+	}
+	return Result{Score: m.score}
+}
+
+// finalScore computes the drill's score with the playbook steps done.
+func (m *Model) finalScore() {
+	done, skipped := 0, 0
+	if r := m.playbook().run; r != nil {
+		done, skipped = r.Counts()
+	}
+	sc := m.cfg.Drill.Score(m.detected, done, skipped)
+	m.score = &sc
+}
+
 // Run starts the console on the terminal and returns when the operator
-// quits or ctx ends.
-func Run(ctx context.Context, cfg Config) error {
+// quits or ctx ends, with the drill's score in a drill.
+func Run(ctx context.Context, cfg Config) (Result, error) {
 	if os.Getenv("NO_COLOR") != "" {
 		cfg.NoColor = true
 	}
@@ -108,11 +159,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.NoColor {
 		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	_, err := tea.NewProgram(New(cfg), opts...).Run()
+	m := New(cfg)
+	_, err := tea.NewProgram(m, opts...).Run()
 	if err == tea.ErrProgramKilled && ctx.Err() != nil {
-		return nil
+		err = nil
 	}
-	return err
+	return m.Result(), err
 }
 
 // Init takes the first snapshot and starts the tick and the trace relay.
@@ -120,6 +172,10 @@ func (m *Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.snapshotCmd(), m.tick()}
 	if m.cfg.Trace != nil {
 		cmds = append(cmds, waitTrace(m.cfg.Trace.Results()))
+	}
+	if d := m.cfg.Drill; d != nil {
+		done := d.Done()
+		cmds = append(cmds, func() tea.Msg { <-done; return drillOverMsg{} })
 	}
 	for _, p := range m.panes {
 		cmds = append(cmds, p.Init())
@@ -173,12 +229,73 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case tickMsg:
 		m.c.now = m.cfg.Now()
-		return m, tea.Batch(m.snapshotCmd(), m.tick())
+		return m, tea.Batch(m.snapshotCmd(), m.tick(), m.fetchComplaint())
 	case snapMsg:
-		if msg.s != nil {
-			m.c.snap = msg.s
+		if msg.s == nil {
+			return m, nil
+		}
+		m.c.snap = msg.s
+		cmd := m.onSnapshot()
+		m.panes[m.active].Refresh()
+		return m, cmd
+	case timelineDone:
+		if msg.err != nil {
+			m.status = "error: the timeline was not written: " + sanitize.Text(msg.err.Error())
+		}
+		return m, m.c.tl.done()
+	case complaintMsg:
+		m.fetching = false
+		if msg.err != nil || msg.text == "" || m.c.complaint != "" {
+			return m, nil
+		}
+		m.c.complaint = msg.text
+		m.keys.Complaint.SetEnabled(true)
+		m.status = "An abuse complaint arrived — press c to read it"
+		m.panes[m.active].Refresh()
+		return m, m.c.record(playbook.EventNote, "an abuse complaint arrived", firstLine(msg.text))
+	case drillOverMsg:
+		if m.score == nil {
+			m.finalScore()
+			sc := m.score
+			m.mode = modeScore
+			return m, m.c.record(playbook.EventNote, fmt.Sprintf("drill %q over: %.0f %% of the attack stopped, %.2f %% of legitimate traffic cut",
+				sc.Scenario, sc.AttackStopped*100, sc.Collateral*100), "")
+		}
+		return m, nil
+	case runsMsg:
+		if msg.err != nil {
+			m.status = "error: cannot read saved playbook runs: " + sanitize.Text(msg.err.Error())
+		} else if s := m.playbook().resume(msg.runs); s != "" {
+			m.status = s
 			m.panes[m.active].Refresh()
 		}
+		return m, nil
+	case runSavedMsg:
+		if msg.err != nil {
+			m.status = "error: the playbook run was not saved: " + sanitize.Text(msg.err.Error())
+		}
+		return m, nil
+	case stepBlockMsg:
+		return m, m.openBlockWith(msg.sel, &msg.preset)
+	case stepReportMsg:
+		if msg.err != nil {
+			m.status = "error: not added to the abuse report: " + sanitize.Text(msg.err.Error())
+		}
+		return m, m.playbook().onReport(msg)
+	case commandSavedMsg:
+		if s := m.playbook().onCommandSaved(msg); s != "" {
+			m.status = s
+		}
+		return m, nil
+	case playFindingMsg:
+		pp := m.playbook()
+		if pp.active() {
+			m.switchTo(scrPlaybook)
+			m.status = "a playbook is in progress: finish it, or stop it with x, before starting another"
+			return m, nil
+		}
+		pp.openFor(msg.f)
+		m.switchTo(scrPlaybook)
 		return m, nil
 	case blocksMsg:
 		if msg.err != nil {
@@ -211,10 +328,18 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.dialog, m.mode = nil, modeNormal
 		if msg.err != nil {
 			m.status = "error: block not applied: " + sanitize.Text(msg.err.Error())
-		} else {
-			m.status = "blocked " + strconv.Itoa(msg.n) + " target(s) of " + sanitize.Text(msg.label) + " (undo on screen 6)"
+			return m, listBlocks(m.cfg.Block)
 		}
-		return m, listBlocks(m.cfg.Block)
+		what := strconv.Itoa(msg.n) + " target(s) of " + sanitize.Text(msg.label)
+		m.status = "blocked " + what + " (undo on screen 6)"
+		r := msg.req
+		result := "blocked " + strconv.Itoa(msg.n) + " target(s): " + strings.TrimSpace(string(r.Action)+" "+r.Rate) + " on " + scopeName(r.Ports) + " for " + duration(r.TTL)
+		cmds := []tea.Cmd{listBlocks(m.cfg.Block), m.c.record(playbook.EventBlock, "blocked "+what+": "+strings.TrimSpace(string(r.Action)+" "+r.Rate)+
+			" on "+scopeName(r.Ports)+" for "+duration(r.TTL), prefixList(r.Targets))}
+		if msg.tag != "" {
+			cmds = append(cmds, m.playbook().onBlockApplied(msg.tag, result))
+		}
+		return m, tea.Batch(cmds...)
 	case unblockMsg:
 		return m, m.unblock(msg)
 	case unblockAllMsg:
@@ -223,17 +348,17 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case unblockDone:
 		if msg.err != nil {
 			m.status = "error: unblock " + msg.what + " failed: " + sanitize.Text(msg.err.Error())
-		} else {
-			m.status = "unblocked " + msg.what
+			return m, listBlocks(m.cfg.Block)
 		}
-		return m, listBlocks(m.cfg.Block)
+		m.status = "unblocked " + msg.what
+		return m, tea.Batch(listBlocks(m.cfg.Block), m.c.record(playbook.EventUnblock, "unblocked "+msg.what, msg.detail))
 	case reportDone:
 		if msg.err != nil {
 			m.status = "error: not added to the abuse report: " + sanitize.Text(msg.err.Error())
-		} else {
-			m.status = "added " + strconv.Itoa(msg.n) + " target(s) of " + sanitize.Text(msg.label) + " to the abuse report"
+			return m, nil
 		}
-		return m, nil
+		m.status = "added " + strconv.Itoa(msg.n) + " target(s) of " + sanitize.Text(msg.label) + " to the abuse report"
+		return m, m.c.record(playbook.EventReport, m.status, msg.detail)
 	}
 	return m, m.panes[m.active].Update(msg)
 }
@@ -268,6 +393,22 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 			m.mode = modeNormal
 		}
 		return nil
+	case modeComplaint:
+		switch k.String() {
+		case "down", "j", "pgdown", "space":
+			m.complaintY++
+		case "up", "k", "pgup":
+			m.complaintY = max(m.complaintY-1, 0)
+		case "esc", "c", "q", "enter":
+			m.mode = modeNormal
+		}
+		return nil
+	case modeScore:
+		if key.Matches(k, m.keys.Quit) || k.String() == "enter" || k.String() == "esc" {
+			m.quit = true
+			return tea.Quit
+		}
+		return nil
 	}
 	p := m.panes[m.active]
 	if p.Capturing() {
@@ -275,8 +416,17 @@ func (m *Model) onKey(k tea.KeyPressMsg) tea.Cmd {
 	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
+		if m.cfg.Drill != nil {
+			// a drill ends on its score, which is printed again after exit
+			m.finalScore()
+			m.mode = modeScore
+			return m.c.record(playbook.EventNote, "drill ended by the operator", "")
+		}
 		m.quit = true
 		return tea.Quit
+	case key.Matches(k, m.keys.Complaint):
+		m.mode, m.complaintY = modeComplaint, 0
+		return nil
 	case key.Matches(k, m.keys.Help):
 		m.mode = modeHelp
 		return nil
@@ -317,13 +467,19 @@ func (m *Model) switchTo(i int) {
 	m.panes[i].Refresh()
 }
 
-func (m *Model) openBlock(s selection) tea.Cmd {
+func (m *Model) openBlock(s selection) tea.Cmd { return m.openBlockWith(s, nil) }
+
+func (m *Model) openBlockWith(s selection, pre *dialogPreset) tea.Cmd {
 	if len(s.targets) == 0 {
 		m.status = "nothing to block here: open a row (enter) down to ASes, prefixes or addresses"
 		return nil
 	}
+	if m.cfg.Block == nil {
+		m.status = "no block engine"
+		return nil
+	}
 	m.gen++
-	m.dialog = newBlockDialog(m.c, s, m.gen*1000)
+	m.dialog = newBlockDialog(m.c, s, m.gen*1000, pre)
 	m.dialog.setSize(m.c.width, m.bodyHeight())
 	m.mode = modeDialog
 	return m.dialog.start()
@@ -359,7 +515,7 @@ func (m *Model) report(s selection) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 		defer cancel()
-		return reportDone{label: label, n: len(targets), err: r.Add(ctx, targets, label)}
+		return reportDone{label: label, n: len(targets), detail: prefixList(targets), err: r.Add(ctx, targets, label)}
 	}
 }
 
@@ -368,10 +524,15 @@ func (m *Model) unblock(u unblockMsg) tea.Cmd {
 	if b == nil {
 		return nil
 	}
+	d := m.cfg.Drill
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 		defer cancel()
-		return unblockDone{what: u.target, n: 1, err: b.Unblock(ctx, u.id)}
+		err := b.Unblock(ctx, u.id)
+		if err == nil && d != nil {
+			d.Unblocked(u.targets)
+		}
+		return unblockDone{what: u.target, n: 1, detail: prefixList(u.targets), err: err}
 	}
 }
 
@@ -381,6 +542,7 @@ func (m *Model) askUnblockAll() {
 		return
 	}
 	m.mode = modeConfirm
+	d := m.cfg.Drill
 	m.confirm = &confirm{
 		question: "Remove all " + strconv.Itoa(len(m.c.blocks)) + " active blocks? (y/n)",
 		yes: func() tea.Cmd {
@@ -388,6 +550,9 @@ func (m *Model) askUnblockAll() {
 				ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 				defer cancel()
 				n, err := b.UnblockAll(ctx)
+				if err == nil && d != nil {
+					d.UnblockedAll()
+				}
 				return unblockDone{what: "all (" + strconv.Itoa(n) + " blocks)", n: n, err: err}
 			}
 		},
@@ -430,6 +595,10 @@ func (m *Model) render() string {
 		body = m.helpView()
 	case modeDialog:
 		body = m.dialog.view()
+	case modeComplaint:
+		body = m.complaintView()
+	case modeScore:
+		body = m.scoreView()
 	default:
 		body = m.panes[m.active].View()
 	}
@@ -499,6 +668,8 @@ func (m *Model) footer() string {
 		bindings = m.dialog.keys.ShortHelp()
 	case modeHelp:
 		bindings = []key.Binding{m.keys.Help}
+	case modeComplaint, modeScore:
+		bindings = nil
 	default:
 		bindings = append(m.panes[m.active].ShortHelp(), m.keys.ShortHelp()...)
 	}
@@ -512,10 +683,14 @@ func (m *Model) dataLine() string {
 	if s == nil {
 		return "waiting for data…"
 	}
+	line := "data up to " + s.Newest.UTC().Format("2006-01-02 15:04") + " UTC"
 	if s.Newest.IsZero() {
-		return "no event yet"
+		line = "no event yet"
 	}
-	return "data up to " + s.Newest.UTC().Format("2006-01-02 15:04") + " UTC"
+	if m.c.running != "" {
+		line = m.c.running + " · " + line
+	}
+	return line
 }
 
 func (m *Model) helpView() string {

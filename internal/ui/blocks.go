@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"net/netip"
 	"strconv"
 
 	"charm.land/bubbles/v2/key"
@@ -10,7 +11,10 @@ import (
 // unblockMsg asks the root to undo one block; unblockAllMsg asks it to
 // confirm and undo every block.
 type (
-	unblockMsg    struct{ id, target string }
+	unblockMsg struct {
+		id, target string
+		targets    []netip.Prefix
+	}
 	unblockAllMsg struct{}
 )
 
@@ -78,10 +82,11 @@ func (p *blocksPane) Refresh() {
 			ports = "all"
 		}
 		rows = append(rows, row{
-			key:   b.ID,
-			cells: []string{b.Target, ports, b.Action, ttl, humanInt(int64(b.Packets)), bytesHuman(int64(b.Bytes)), b.Reason},
-			sort:  nums(nan, nan, nan, left, float64(b.Packets), float64(b.Bytes), nan),
-			label: b.Target,
+			key:     b.ID,
+			cells:   []string{b.Target, ports, b.Action, ttl, humanInt(int64(b.Packets)), bytesHuman(int64(b.Bytes)), b.Reason},
+			sort:    nums(nan, nan, nan, left, float64(b.Packets), float64(b.Bytes), nan),
+			label:   b.Target,
+			targets: b.Targets,
 		})
 	}
 	p.t.setRows(rows)
@@ -99,8 +104,8 @@ func (p *blocksPane) Update(msg tea.Msg) tea.Cmd {
 	switch {
 	case key.Matches(k, p.keys.Undo):
 		if r := p.t.selected(); r != nil {
-			id, target := r.key, r.label
-			return func() tea.Msg { return unblockMsg{id: id, target: target} }
+			id, target, ts := r.key, r.label, r.targets
+			return func() tea.Msg { return unblockMsg{id: id, target: target, targets: ts} }
 		}
 	case key.Matches(k, p.keys.UndoAll):
 		return func() tea.Msg { return unblockAllMsg{} }

@@ -12,10 +12,11 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/irtui/irtui/internal/analyze"
+	"github.com/irtui/irtui/internal/playbook"
 )
 
 // screenNames are the screens in the order of their number keys.
-var screenNames = [...]string{"Overview", "Attackers", "Pages", "Mail", "DNS", "Blocks", "Log"}
+var screenNames = [...]string{"Overview", "Attackers", "Pages", "Mail", "DNS", "Blocks", "Log", "Playbook"}
 
 const (
 	scrOverview = iota
@@ -25,6 +26,7 @@ const (
 	scrDNS
 	scrBlocks
 	scrLog
+	scrPlaybook
 )
 
 // common is what every pane shares: size, styles, the engines and the
@@ -39,6 +41,27 @@ type common struct {
 	traces        map[netip.Addr]TraceResult
 	blocks        []ActiveBlock
 	prompt        promptKeys
+	wall          func() time.Time // the wall clock (Config.Now)
+	tl            *timelineQueue
+	// suggested are the playbooks the active findings suggest, rebuilt on
+	// every snapshot; running says which playbook is in progress.
+	suggested []*playbook.Playbook
+	running   string
+	complaint string // the drill's abuse complaint, once it arrived
+}
+
+// clock is the time events are stamped with: the drill's data clock in a
+// drill, the wall clock otherwise.
+func (c *common) clock() time.Time {
+	if c.eng.Drill != nil {
+		return c.eng.Drill.Clock(c.wall())
+	}
+	return c.wall()
+}
+
+// record queues a timeline entry stamped now.
+func (c *common) record(kind, summary, detail string) tea.Cmd {
+	return c.tl.add(tlEntry{at: c.clock(), kind: kind, summary: summary, detail: detail})
 }
 
 // maxTraces bounds the trace cache the console keeps.

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -30,9 +31,19 @@ type (
 	appliedMsg struct {
 		label string
 		n     int
+		req   BlockRequest
+		tag   string // the playbook step that opened the dialog
 		err   error
 	}
 )
+
+// dialogPreset fills the dialog from a playbook's block step.
+type dialogPreset struct {
+	action Action
+	ttl    time.Duration
+	rate   string
+	tag    string
+}
 
 type dialogField int
 
@@ -58,6 +69,9 @@ type blockDialog struct {
 	scopes  [][]string
 	si      int
 	ai, ti  int
+	ttls    []time.Duration
+	rate    string
+	tag     string
 	gen     int
 	plan    *BlockPlan
 	planErr string
@@ -69,8 +83,21 @@ type blockDialog struct {
 
 var scopeChoices = [][]string{nil, {"tcp/80", "tcp/443"}, {"tcp/25", "tcp/465", "tcp/587"}, {"udp/53", "tcp/53"}}
 
-func newBlockDialog(c *common, sel selection, gen int) *blockDialog {
-	d := &blockDialog{c: c, keys: newDialogKeys(), sel: sel, ti: 1, gen: gen}
+func newBlockDialog(c *common, sel selection, gen int, pre *dialogPreset) *blockDialog {
+	d := &blockDialog{c: c, keys: newDialogKeys(), sel: sel, ti: 1, gen: gen, ttls: dialogTTLs}
+	if pre != nil {
+		d.rate, d.tag = pre.rate, pre.tag
+		if i := slices.Index(dialogActions, pre.action); i >= 0 {
+			d.ai = i
+		}
+		if pre.ttl > 0 {
+			if !slices.Contains(d.ttls, pre.ttl) {
+				d.ttls = append(slices.Clone(d.ttls), pre.ttl)
+				slices.Sort(d.ttls)
+			}
+			d.ti = slices.Index(d.ttls, pre.ttl)
+		}
+	}
 	if len(sel.ports) > 0 {
 		d.scopes = append(d.scopes, sel.ports)
 	}
@@ -87,9 +114,18 @@ func (d *blockDialog) request() BlockRequest {
 		Targets: d.sel.targets,
 		Ports:   d.scopes[d.si],
 		Action:  dialogActions[d.ai],
-		TTL:     dialogTTLs[d.ti],
+		TTL:     d.ttls[d.ti],
+		Rate:    d.rateFor(dialogActions[d.ai]),
 		Reason:  d.sel.label,
 	}
+}
+
+// rateFor is the playbook step's rate when it rate-limits.
+func (d *blockDialog) rateFor(a Action) string {
+	if a == ActionRateLimit {
+		return d.rate
+	}
+	return ""
 }
 
 // start asks for the plan and the impact.
@@ -142,12 +178,20 @@ func (d *blockDialog) update(k tea.KeyPressMsg) (cmd tea.Cmd, done bool) {
 			return nil, false
 		}
 		d.busy = true
-		b, plan, label := d.c.eng.Block, *d.plan, d.sel.label
+		b, plan, label, tag, dr := d.c.eng.Block, *d.plan, d.sel.label, d.tag, d.c.eng.Drill
 		n := len(plan.Request.Targets) - len(plan.Refused)
+		wall := d.c.wall
 		return func() tea.Msg {
 			ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 			defer cancel()
-			return appliedMsg{label: label, n: n, err: b.Apply(ctx, plan)}
+			err := b.Apply(ctx, plan)
+			req := plan.Request
+			req.Targets = appliedTargets(plan)
+			if err == nil && dr != nil {
+				// the drill's generator stops what the firewall would stop
+				dr.Blocked(req, wall())
+			}
+			return appliedMsg{label: label, n: n, req: req, tag: tag, err: err}
 		}, false
 	}
 	return nil, false
@@ -164,7 +208,7 @@ func (d *blockDialog) change(step int) tea.Cmd {
 	case fieldAction:
 		d.ai = (d.ai + len(dialogActions) + step) % len(dialogActions)
 	case fieldTTL:
-		d.ti = (d.ti + len(dialogTTLs) + step) % len(dialogTTLs)
+		d.ti = (d.ti + len(d.ttls) + step) % len(d.ttls)
 	}
 	return d.replan()
 }
@@ -219,8 +263,8 @@ func (d *blockDialog) view() string {
 	}
 	lines = append(lines,
 		field(fieldScope, "Scope", scopeName(d.scopes[d.si])),
-		field(fieldAction, "Action", string(dialogActions[d.ai])),
-		field(fieldTTL, "TTL", duration(dialogTTLs[d.ti])))
+		field(fieldAction, "Action", strings.TrimSpace(string(dialogActions[d.ai])+" "+d.rateFor(dialogActions[d.ai]))),
+		field(fieldTTL, "TTL", duration(d.ttls[d.ti])))
 	switch {
 	case d.c.eng.Impact == nil:
 		lines = append(lines, fit("Impact: not available", w))
@@ -275,6 +319,24 @@ func (d *blockDialog) view() string {
 	}
 	lines = append(lines[:d.h-1], st.Title.Render(fit(foot, w)))
 	return strings.Join(lines, "\n")
+}
+
+// appliedTargets are the plan's targets less those the guard refused.
+func appliedTargets(p BlockPlan) []netip.Prefix {
+	if len(p.Refused) == 0 {
+		return p.Request.Targets
+	}
+	bad := map[netip.Prefix]bool{}
+	for _, r := range p.Refused {
+		bad[r.Target] = true
+	}
+	var out []netip.Prefix
+	for _, t := range p.Request.Targets {
+		if !bad[t] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // confirm is a yes/no question with the command to run on yes.

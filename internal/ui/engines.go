@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/irtui/irtui/internal/analyze"
+	"github.com/irtui/irtui/internal/drill"
+	"github.com/irtui/irtui/internal/playbook"
 )
 
 // Mode is what the console is connected to; it is shown in the header at
@@ -50,6 +52,7 @@ type BlockRequest struct {
 	Ports   []string // "tcp/80"; empty means every port
 	Action  Action
 	TTL     time.Duration
+	Rate    string // ratelimit: new connections per source ("10/second"); a human pace when empty
 	Reason  string // the finding or group the block came from
 }
 
@@ -79,6 +82,9 @@ type ActiveBlock struct {
 	Packets uint64
 	Bytes   uint64
 	Reason  string
+	// Targets is every prefix of the block (Target may abbreviate them), so
+	// an undo in a drill lifts exactly these from the generator.
+	Targets []netip.Prefix
 }
 
 // Blocker is the block engine as the console sees it. Every method may be
@@ -116,6 +122,45 @@ type Reporter interface {
 	Add(ctx context.Context, targets []netip.Prefix, reason string) error
 }
 
+// ReportPath is implemented by a Reporter that writes a file, so the
+// console can say where the report went.
+type ReportPath interface {
+	ReportPath() string
+}
+
+// Drill is a running drill as the console sees it: the generator that
+// writes the scenario's logs obeys the blocks the console applies, an abuse
+// complaint may arrive, and at the end there is a score. Every method is
+// quick (a lock at most) except Complaint, which reads a file and is only
+// called inside commands.
+type Drill interface {
+	// Name is the scenario's name.
+	Name() string
+	// Expect lists the finding kinds that name the attack: the first one
+	// seen after the attack started is the detection.
+	Expect() []string
+	// Clock maps a wall time to the drill's data clock.
+	Clock(wall time.Time) time.Time
+	// AttackStart is when the attack starts on the data clock.
+	AttackStart() time.Time
+	// Blocked hands a block the console applied to the generator, which
+	// then stops the traffic the rule would stop.
+	Blocked(req BlockRequest, wall time.Time)
+	// Unblocked lifts the blocks on targets; UnblockedAll lifts every one.
+	Unblocked(targets []netip.Prefix)
+	UnblockedAll()
+	// Complaint returns the abuse complaint once it has arrived ("" before).
+	Complaint() (string, error)
+	// Values are what the self-audit would measure on the drill's server.
+	Values() map[string]float64
+	// Done is closed when the scenario's duration has been played.
+	Done() <-chan struct{}
+	// Score computes the score: detected is the data time of the first
+	// finding naming the attack (zero if none), done and skipped are the
+	// playbook steps.
+	Score(detected time.Time, done, skipped int) drill.Score
+}
+
 // Engines is everything the console talks to. Snapshot is required; a nil
 // engine disables its keys (and their help) instead of failing.
 type Engines struct {
@@ -124,6 +169,19 @@ type Engines struct {
 	Block    Blocker
 	Trace    Tracer
 	Report   Reporter
+	// Playbooks is the playbook library; nil hides the Playbook screen's
+	// suggestions.
+	Playbooks *playbook.Library
+	// Runs saves playbook runs after every step and finds the unfinished
+	// one to resume; nil keeps runs in memory only.
+	Runs *playbook.Store
+	// Timeline receives every finding, playbook step, block, unblock,
+	// report and note; nil records nothing.
+	Timeline *playbook.Timeline
+	// StateDir is where a command step's text is saved with y.
+	StateDir string
+	// Drill is set in DRILL mode.
+	Drill Drill
 }
 
 // Config is how the console is started.

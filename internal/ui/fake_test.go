@@ -14,6 +14,8 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/irtui/irtui/internal/analyze"
+	"github.com/irtui/irtui/internal/playbook"
+	"github.com/irtui/irtui/playbooks"
 )
 
 // evilUA carries a title-setting OSC and a clear-screen CSI: neither may
@@ -213,10 +215,27 @@ func testConfig(mode Mode) (Config, *fakes) {
 				return analyze.Impact{AttackCovered: 0.92, BaselineCut: 0.004, AttackEvents: 700000, BaselineEvents: 12}
 			},
 			Block: f.block, Trace: f.trace, Report: f.report,
+			Playbooks: testLibrary(),
 		},
 		Mode: mode, NoColor: true, Refresh: time.Hour,
 		Now: func() time.Time { return t0 },
 	}, f
+}
+
+var (
+	libOnce sync.Once
+	lib     *playbook.Library
+)
+
+// testLibrary is the shipped playbooks, loaded once.
+func testLibrary() *playbook.Library {
+	libOnce.Do(func() {
+		var err error
+		if lib, err = playbook.Load(playbooks.FS, ""); err != nil {
+			panic(err)
+		}
+	})
+	return lib
 }
 
 // press builds a key press the way the terminal reader would.

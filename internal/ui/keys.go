@@ -6,22 +6,25 @@ import "charm.land/bubbles/v2/key"
 // the keyboard.
 type globalKeys struct {
 	Quit, Help, Next, Prev key.Binding
-	Screens                [7]key.Binding
+	Screens                [len(screenNames)]key.Binding
 	Block, Trace, Report   key.Binding
 	Log                    key.Binding
+	Complaint              key.Binding // a drill's abuse complaint, once it arrived
 }
 
 func newGlobalKeys(e Engines) globalKeys {
 	k := globalKeys{
-		Quit:   key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
-		Help:   key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
-		Next:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next screen")),
-		Prev:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous screen")),
-		Block:  key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "block")),
-		Trace:  key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "trace")),
-		Report: key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "abuse report")),
-		Log:    key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "its log lines")),
+		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Next:      key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next screen")),
+		Prev:      key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous screen")),
+		Block:     key.NewBinding(key.WithKeys("b"), key.WithHelp("b", "block")),
+		Trace:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "trace")),
+		Report:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "abuse report")),
+		Log:       key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "its log lines")),
+		Complaint: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "read the complaint")),
 	}
+	k.Complaint.SetEnabled(false)
 	for i, name := range screenNames {
 		n := string(rune('1' + i))
 		k.Screens[i] = key.NewBinding(key.WithKeys(n), key.WithHelp(n, name))
@@ -33,14 +36,14 @@ func newGlobalKeys(e Engines) globalKeys {
 }
 
 func (k globalKeys) ShortHelp() []key.Binding {
-	return []key.Binding{k.Help, k.Next, k.Block, k.Trace, k.Report, k.Log, k.Quit}
+	return []key.Binding{k.Help, k.Next, k.Block, k.Trace, k.Report, k.Log, k.Complaint, k.Quit}
 }
 
 func (k globalKeys) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Next, k.Prev, k.Help, k.Quit},
 		k.Screens[:],
-		{k.Block, k.Trace, k.Report, k.Log},
+		{k.Block, k.Trace, k.Report, k.Log, k.Complaint},
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/irtui/irtui/internal/analyze"
+	"github.com/irtui/irtui/internal/sanitize"
 )
 
 // overview shows the health of what is read and the active findings.
@@ -28,7 +29,7 @@ func newOverview(c *common) *overview {
 		{title: "TARGETS", width: 7, right: true, sortable: true},
 		{title: "SINCE", width: 5, right: true},
 	}, 0, "no findings: nothing looks like an attack right now")
-	o.keys.Enter.SetEnabled(false)
+	o.keys.Enter.SetHelp("enter", "playbooks for it")
 	o.keys.Back.SetEnabled(false)
 	o.keys.Section.SetEnabled(false)
 	return o
@@ -40,7 +41,7 @@ func (o *overview) SetSize(w, h int) {
 	o.w, o.h = w, h
 	// sources take up to a third of the screen; findings get the rest
 	o.srcRows = max(1, min(len(o.sources()), (h-8)/3))
-	o.findings.setSize(w, h-o.srcRows-5)
+	o.findings.setSize(w, h-o.srcRows-6)
 }
 
 func (o *overview) sources() []analyze.SourceHealth {
@@ -80,6 +81,18 @@ func (o *overview) Refresh() {
 func (o *overview) Update(msg tea.Msg) tea.Cmd {
 	if k, ok := msg.(tea.KeyPressMsg); ok {
 		if o.findings.update(k, o.keys, o.c.prompt) {
+			return nil
+		}
+		if key.Matches(k, o.keys.Enter) {
+			r := o.findings.selected()
+			if r == nil || o.c.snap == nil {
+				return nil
+			}
+			for _, f := range o.c.snap.Findings {
+				if f.ID == r.key {
+					return func() tea.Msg { return playFindingMsg{f: f} }
+				}
+			}
 			return nil
 		}
 		if key.Matches(k, o.c.prompt.Cancel) {
@@ -143,9 +156,33 @@ func (o *overview) View() string {
 		b.WriteString(st.Dim.Render("waiting for the first snapshot…") + "\n")
 	}
 	b.WriteString(clip(o.findingCounts(), o.w) + "\n")
+	b.WriteString(clip(o.hint(), o.w) + "\n")
 	b.WriteString(st.Title.Render("Findings") + "\n")
 	b.WriteString(o.findings.view())
 	return b.String()
+}
+
+// hint says what to do next: read a drill's complaint, go on with the
+// playbook in progress, or start the one the findings suggest. It changes
+// only when one of those does, so it costs nothing on a slow link.
+func (o *overview) hint() string {
+	var parts []string
+	if o.c.complaint != "" {
+		parts = append(parts, o.c.st.Warn.Render("An abuse complaint arrived")+" — press c to read it")
+	}
+	switch sg := o.c.suggested; {
+	case o.c.running != "":
+		parts = append(parts, "press 8: "+o.c.running)
+	case len(sg) > 0:
+		more := ""
+		if len(sg) > 1 {
+			more = " (+" + strconv.Itoa(len(sg)-1) + " more)"
+		}
+		parts = append(parts, "press 8: suggested playbook "+sg[0].Name+" — "+sanitize.Text(sg[0].Title)+more)
+	case o.c.eng.Playbooks != nil:
+		parts = append(parts, o.c.st.Dim.Render("press 8 for the playbooks"))
+	}
+	return strings.Join(parts, " · ")
 }
 
 // findingCounts is "Findings: 1 CRIT, 2 HIGH · Blocks active: 3".
@@ -171,9 +208,9 @@ func (o *overview) findingCounts() string {
 }
 
 func (o *overview) ShortHelp() []key.Binding {
-	return []key.Binding{o.keys.Up, o.keys.Down, o.keys.Filter, o.keys.Sort}
+	return []key.Binding{o.keys.Up, o.keys.Down, o.keys.Enter, o.keys.Filter, o.keys.Sort}
 }
 
 func (o *overview) FullHelp() [][]key.Binding {
-	return [][]key.Binding{o.keys.moves(), {o.keys.Mark, o.keys.Filter, o.keys.Sort, o.keys.Reverse}}
+	return [][]key.Binding{o.keys.moves(), {o.keys.Enter, o.keys.Mark, o.keys.Filter, o.keys.Sort, o.keys.Reverse}}
 }

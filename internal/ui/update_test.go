@@ -56,7 +56,7 @@ func TestSwitchScreens(t *testing.T) {
 		t.Fatalf("tab from the last screen went to %d", m.active)
 	}
 	keys(t, m, "shift+tab")
-	if m.active != scrLog {
+	if m.active != len(screenNames)-1 {
 		t.Fatalf("shift+tab from the first screen went to %d", m.active)
 	}
 }

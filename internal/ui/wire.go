@@ -14,6 +14,7 @@ import (
 
 	"github.com/irtui/irtui/internal/analyze"
 	"github.com/irtui/irtui/internal/block"
+	"github.com/irtui/irtui/internal/drill"
 	"github.com/irtui/irtui/internal/trace"
 )
 
@@ -26,20 +27,35 @@ func BlockEngine(e *block.Engine) Blocker { return blockAdapter{e} }
 type blockAdapter struct{ e *block.Engine }
 
 func (b blockAdapter) request(r BlockRequest, targets []netip.Prefix) (block.Request, error) {
-	action, err := block.ParseAction(string(r.Action))
+	rule, err := blockRule(r)
 	if err != nil {
 		return block.Request{}, err
+	}
+	return block.Request{Targets: targets, Rule: rule, TTL: r.TTL, Why: r.Reason}, nil
+}
+
+// blockRule is the engine's rule for a request: a playbook's rate, or a
+// human pace (ten new connections a minute, a burst of five) when the
+// dialog rate-limits on its own.
+func blockRule(r BlockRequest) (block.Rule, error) {
+	action, err := block.ParseAction(string(r.Action))
+	if err != nil {
+		return block.Rule{}, err
 	}
 	scope, err := block.ParseScope(strings.Join(r.Ports, ","))
 	if err != nil {
-		return block.Request{}, err
+		return block.Rule{}, err
 	}
 	rule := block.Rule{Action: action, Scope: scope}
 	if action == block.RateLimit {
-		// a human pace: ten new connections a minute, a burst of five
 		rule.Rate = block.Rate{Count: 10, Per: time.Minute, Burst: 5}
+		if r.Rate != "" {
+			if rule.Rate, err = block.ParseRate(r.Rate); err != nil {
+				return block.Rule{}, err
+			}
+		}
 	}
-	return block.Request{Targets: targets, Rule: rule, TTL: r.TTL, Why: r.Reason}, nil
+	return rule, rule.Validate()
 }
 
 // Plan asks the engine; when the guard refuses some targets, it plans the
@@ -101,7 +117,7 @@ func (b blockAdapter) List(ctx context.Context) ([]ActiveBlock, error) {
 		}
 		out = append(out, ActiveBlock{
 			ID: a.ID, Target: target, Ports: block.ScopeString(a.Rule.Scope), Action: string(a.Rule.Action),
-			Expires: a.Expires, Packets: a.Packets, Bytes: a.Bytes, Reason: a.Why,
+			Expires: a.Expires, Packets: a.Packets, Bytes: a.Bytes, Reason: a.Why, Targets: slices.Clone(a.Targets),
 		})
 	}
 	return out, nil
@@ -238,9 +254,104 @@ func (r *AbuseReport) Add(_ context.Context, targets []netip.Prefix, reason stri
 	return os.Rename(tmp, r.Path)
 }
 
+// ReportPath is the file the report is written to.
+func (r *AbuseReport) ReportPath() string { return r.Path }
+
 // Rows is how many addresses the report holds.
 func (r *AbuseReport) Rows() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return len(r.rows)
+}
+
+// GeneratorDrill connects the console to a drill's generator: blocks the
+// console applies (from the dialog or a playbook step) are handed to the
+// generator, which stops the traffic they would stop, and undos lift them.
+type GeneratorDrill struct {
+	Gen *drill.Generator
+	// ComplaintPath is the file the abuse complaint arrives in.
+	ComplaintPath string
+
+	mu      sync.Mutex
+	blocked []netip.Prefix
+}
+
+// NewGeneratorDrill wires g; its complaint arrives in g.Dir.
+func NewGeneratorDrill(g *drill.Generator) *GeneratorDrill {
+	return &GeneratorDrill{Gen: g, ComplaintPath: filepath.Join(g.Dir, drill.Complaint)}
+}
+
+func (d *GeneratorDrill) Name() string                     { return d.Gen.S.Name }
+func (d *GeneratorDrill) Expect() []string                 { return d.Gen.S.Expect }
+func (d *GeneratorDrill) Clock(wall time.Time) time.Time   { return d.Gen.Clock(wall) }
+func (d *GeneratorDrill) AttackStart() time.Time           { return d.Gen.AttackStart() }
+func (d *GeneratorDrill) Values() map[string]float64       { return d.Gen.S.Audit }
+func (d *GeneratorDrill) Done() <-chan struct{}            { return d.Gen.Done() }
+func (d *GeneratorDrill) Unblocked(targets []netip.Prefix) { d.remove(targets) }
+
+// Blocked hands the block to the generator from the data time of wall on.
+func (d *GeneratorDrill) Blocked(req BlockRequest, wall time.Time) {
+	for _, b := range GeneratorBlocks(req, d.Gen.Clock(wall)) {
+		d.Gen.AddBlock(b)
+	}
+	d.mu.Lock()
+	d.blocked = append(d.blocked, req.Targets...)
+	d.mu.Unlock()
+}
+
+func (d *GeneratorDrill) remove(targets []netip.Prefix) {
+	for _, t := range targets {
+		d.Gen.RemoveBlocks(t.Masked())
+	}
+}
+
+// UnblockedAll lifts every block the console handed over.
+func (d *GeneratorDrill) UnblockedAll() {
+	d.mu.Lock()
+	ts := d.blocked
+	d.blocked = nil
+	d.mu.Unlock()
+	d.remove(ts)
+}
+
+// Complaint reads the complaint once the generator wrote it.
+func (d *GeneratorDrill) Complaint() (string, error) {
+	b, err := os.ReadFile(d.ComplaintPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if len(b) > 64<<10 {
+		b = b[:64<<10]
+	}
+	return string(b), err
+}
+
+// Score computes the drill's score from the generator's ground truth.
+func (d *GeneratorDrill) Score(detected time.Time, done, skipped int) drill.Score {
+	return drill.NewScore(d.Gen.S, d.Gen.Counts(), detected, done, skipped)
+}
+
+// GeneratorBlocks turns a console block into the generator's blocks, one
+// per target, with the rate of a rate-limit per source and second, as the
+// firewall's per-source meter would allow.
+func GeneratorBlocks(req BlockRequest, at time.Time) []drill.Block {
+	rule, err := blockRule(req)
+	if err != nil {
+		return nil
+	}
+	var ports []string
+	for _, p := range rule.Scope {
+		ports = append(ports, p.String())
+	}
+	b := drill.Block{Ports: ports, Action: string(rule.Action), Rule: rule.ID(), At: at}
+	if rule.Action == block.RateLimit && rule.Rate.Per > 0 {
+		b.PerSecond = float64(rule.Rate.Count) / rule.Rate.Per.Seconds()
+		b.Burst = float64(rule.Rate.Burst)
+	}
+	out := make([]drill.Block, 0, len(req.Targets))
+	for _, t := range req.Targets {
+		b.Prefix = t.Masked()
+		out = append(out, b)
+	}
+	return out
 }
