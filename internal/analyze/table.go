@@ -38,16 +38,19 @@ const chunkBits = 10
 
 // entry is one key's counts. It is kept small: a table of a million
 // addresses is a million of these.
+//
+// The fields every event touches come first (key, counts, extension, the
+// fine ring), so an event costs as few cache lines as possible.
 type entry[K comparable, X any] struct {
 	key         K
 	total       int64 // events since the key entered the table
-	err         int64 // events the key may have had before (space-saving bound)
 	bytes       int64
 	first, last int64 // Unix nanoseconds
+	x           X
 	r           ring
+	err         int64 // events the key may have had before (space-saving bound)
 	hot         bool
 	samples     *[]string
-	x           X
 }
 
 func newTable[K comparable, X any](max, hotCap, samples int, cumulative bool, clone func(K) K) *table[K, X] {

@@ -115,10 +115,10 @@ func (c *clock) warm(now int32) bool {
 
 // ring holds the windowed counts and the baseline of one group.
 type ring struct {
-	fine   [nFine]uint32
-	coarse [nCoarse]uint32
 	fe, ce int32   // bucket numbers of the newest slots; 0 = empty
 	ewma   float32 // events per fine bucket, biased (see clock.correct)
+	fine   [nFine]uint32
+	coarse [nCoarse]uint32
 }
 
 // add counts n events in the buckets fe, ce.
