@@ -38,6 +38,7 @@ func TestScenarioChecks(t *testing.T) {
 }
 
 func TestGeneratorWritesAndHonoursBlocks(t *testing.T) {
+	t.Parallel()
 	s, err := Find("accidental-dos")
 	if err != nil {
 		t.Fatal(err)

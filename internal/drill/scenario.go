@@ -130,6 +130,13 @@ func Find(name string) (*Scenario, error) {
 	return nil, fmt.Errorf("no drill scenario %q (known: %s)", name, strings.Join(names, ", "))
 }
 
+// Bounds that keep a scenario file from asking for unbounded time or memory.
+const (
+	maxDuration = 24 * time.Hour
+	maxRate     = 100000
+	maxSources  = 100000
+)
+
 // ParseScenario reads and checks one scenario.
 func ParseScenario(file string, data []byte) (*Scenario, error) {
 	var s Scenario
@@ -146,6 +153,9 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 	}
 	if s.Duration <= 0 || s.AttackStart <= 0 || s.AttackStart >= s.Duration {
 		return nil, bad("needs 0 < attack_start < duration")
+	}
+	if s.Duration > maxDuration {
+		return nil, bad("duration %s is longer than %s", s.Duration, maxDuration)
 	}
 	asns := map[uint32]bool{}
 	for _, n := range s.Networks {
@@ -178,8 +188,11 @@ func ParseScenario(file string, data []byte) (*Scenario, error) {
 		if _, ok := whats[t.Kind+"/"+t.What]; !ok {
 			return nil, bad("stream %q: unknown kind/what %s/%s", t.Name, t.Kind, t.What)
 		}
-		if t.Rate <= 0 {
-			return nil, bad("stream %q: rate must be positive", t.Name)
+		if !(t.Rate > 0 && t.Rate <= maxRate) {
+			return nil, bad("stream %q: rate must be above 0 and at most %d events a second", t.Name, maxRate)
+		}
+		if t.Sources < 0 || t.Sources > maxSources {
+			return nil, bad("stream %q: sources must be 0 to %d", t.Name, maxSources)
 		}
 		if len(t.Networks) == 0 && t.Share == "" {
 			return nil, bad("stream %q: sources need networks", t.Name)

@@ -483,7 +483,7 @@ func RunHeadless(ctx context.Context, sc *Scenario, opt Options, autopilot bool)
 		apErr <- nil
 	}
 	if err := s.Wait(ctx); err != nil {
-		return Score{}, s, err
+		return s.Score(), s, err
 	}
 	if err := <-apErr; err != nil {
 		return s.Score(), s, err

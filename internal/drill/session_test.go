@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,16 +25,34 @@ import (
 // attack's start, at least 90 % of the attack stopped, at most 1 % of
 // legitimate traffic cut, and steps done.
 func TestAutopilotScores(t *testing.T) {
+	t.Parallel()
 	all, err := Scenarios()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, sc := range all {
-		t.Run(sc.Name, func(t *testing.T) {
-			t.Parallel()
+	// The drills run at once (not as parallel subtests, which -parallel
+	// would queue two at a time on a small machine), then each is checked.
+	type result struct {
+		score Score
+		s     *Session
+		err   error
+	}
+	results := make([]result, len(all))
+	var wg sync.WaitGroup
+	for i, sc := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			score, s, err := RunHeadless(ctx, sc, Options{Speed: 20, Seed: 7, TempDir: t.TempDir(), Keep: true}, true)
+			score, s, err := RunHeadless(ctx, sc, Options{Speed: 12, Seed: 7, TempDir: t.TempDir(), Keep: true}, true)
+			results[i] = result{score, s, err}
+		}()
+	}
+	wg.Wait()
+	for i, sc := range all {
+		t.Run(sc.Name, func(t *testing.T) {
+			score, s, err := results[i].score, results[i].s, results[i].err
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -90,7 +109,7 @@ func TestBotnetReport(t *testing.T) {
 	sc, _ := Find("botnet-many-ases")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	_, s, err := RunHeadless(ctx, sc, Options{Speed: 25, Seed: 3, TempDir: t.TempDir(), Keep: true}, true)
+	_, s, err := RunHeadless(ctx, sc, Options{Speed: 15, Seed: 3, TempDir: t.TempDir(), Keep: true}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +153,7 @@ func TestBotnetReport(t *testing.T) {
 // creates: the rules land there, the real firewall is untouched and the
 // namespace is gone afterwards.
 func TestSandbox(t *testing.T) {
+	t.Parallel()
 	testkit.NeedRoot(t)
 	testkit.NeedTool(t, "ip", "iproute2")
 	testkit.NeedTool(t, "nft", "nftables")
