@@ -68,7 +68,8 @@ follower=$!
 sleep 2
 "$work/loggen" append -o "$work/live.log" -rate "$rate" -duration "${live}s" -marks "$work/marks"
 sleep 2
-kill -INT "$follower" 2>/dev/null || true
+# GNU time ignores SIGINT while it waits: stop irtui itself, its child.
+kill -INT $(ps -o pid= --ppid "$follower") 2>/dev/null || true
 wait "$follower" || true
 "$work/loggen" lag -marks "$work/marks" "$work/snaps.jsonl"
 awk -v d="$live" '{printf "irtui report --follow: %.1f CPU s over %.0f s (%.0f%% of one core), peak RSS %.0f MB\n", $3+$4, $1, 100*($3+$4)/$1, $2/1024}' "$work/live-time"

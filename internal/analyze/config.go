@@ -132,7 +132,7 @@ func DefaultConfig() Config {
 		Windows:          []time.Duration{time.Minute, 5 * time.Minute, time.Hour},
 		BaselineHalfLife: time.Hour,
 		Top:              100,
-		MaxSources:       1 << 20,
+		MaxSources:       1 << 19,
 		MaxGroups:        1 << 16,
 		Samples:          3,
 		Recent:           2000,
