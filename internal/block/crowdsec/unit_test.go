@@ -64,10 +64,10 @@ func want(exp time.Time, ps ...string) *block.State {
 func TestPrepareGolden(t *testing.T) {
 	k := func(p string) block.ElemKey { return block.ElemKey{Rule: dropAll, Prefix: pfx(p)} }
 	b, have := testBackend(t, map[block.ElemKey][]decRef{
-		k("192.0.2.7"):       {{id: 11, until: t0.Add(time.Hour)}},                                   // kept
-		k("198.51.100.0/24"): {{id: 12, until: t0.Add(time.Hour)}},                                   // extended
+		k("192.0.2.7"):       {{id: 11, until: t0.Add(time.Hour)}},                                     // kept
+		k("198.51.100.0/24"): {{id: 12, until: t0.Add(time.Hour)}},                                     // extended
 		k("203.0.113.9"):     {{id: 13, until: t0.Add(time.Hour)}, {id: 14, until: t0.Add(time.Hour)}}, // duplicate goes
-		k("203.0.113.10"):    {{id: 15, until: t0.Add(time.Hour)}},                                   // unblocked
+		k("203.0.113.10"):    {{id: 15, until: t0.Add(time.Hour)}},                                     // unblocked
 	})
 	b.SetReason("mail_relay finding f3 \x1b[31m")
 	st := want(t0.Add(time.Hour), "192.0.2.7", "203.0.113.9", "2001:db8:7::/48", "192.0.2.8")

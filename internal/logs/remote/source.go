@@ -347,16 +347,16 @@ func (s *Source) read(ctx context.Context, br *bufio.Reader, ident string, offse
 	var h header
 	seen := 0
 	for {
-		line, err := br.ReadString('\n')
+		// ReadSlice, not ReadString: a preamble line without a newline
+		// must not grow memory; its pieces are counted and dropped.
+		line, err := br.ReadSlice('\n')
 		seen += len(line)
-		if hh, ok := parseHeader(strings.TrimRight(line, "\r\n")); ok && strings.HasSuffix(line, "\n") {
-			h = hh
-			break
-		}
-		if err != nil {
-			if err == io.EOF {
-				return 0, io.EOF
+		if err == nil {
+			if hh, ok := parseHeader(strings.TrimRight(string(line), "\r\n")); ok {
+				h = hh
+				break
 			}
+		} else if !errors.Is(err, bufio.ErrBufferFull) {
 			return 0, err
 		}
 		if seen > maxPreamble {

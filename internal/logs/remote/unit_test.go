@@ -33,7 +33,7 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"web1/var/log", "ssh://web1", "ssh://-oProxyCommand=x/log", "ssh://u:pw@web1/log",
-		"ssh://web1:0/log", "ssh://web1:99999/log", "ssh://we;b1/log", "ssh://web1/log\nx", "ssh://-l@web1/log", "ssh:///log"} {
+		"ssh://web1:0/log", "ssh://::1/", "ssh://[fe80::1%25eth0]/x", "ssh://web1:99999/log", "ssh://we;b1/log", "ssh://web1/log\nx", "ssh://-l@web1/log", "ssh:///log"} {
 		if u, err := ParseURL(bad); err == nil {
 			t.Errorf("ParseURL(%q) accepted: %+v", bad, u)
 		}
@@ -76,7 +76,15 @@ func TestBackoff(t *testing.T) {
 // last committed offset.
 func readAll(t testing.TB, data string, section bool) ([]logs.Line, int64) {
 	s, _ := New("ssh://h/x", Options{})
-	out := make(chan logs.Line, 1<<16)
+	out := make(chan logs.Line, 64)
+	var got []logs.Line
+	done := make(chan struct{})
+	go func() {
+		for l := range out {
+			got = append(got, l)
+		}
+		close(done)
+	}()
 	var committed int64
 	var lr *io.LimitedReader
 	var r io.Reader = strings.NewReader(data)
@@ -85,13 +93,10 @@ func readAll(t testing.TB, data string, section bool) ([]logs.Line, int64) {
 		r = lr
 	}
 	_, err := s.lines(context.Background(), bufio.NewReaderSize(r, 16), out, func(raw int64) { committed = raw }, lr)
+	close(out)
+	<-done
 	if err != nil && err != io.EOF {
 		t.Fatal(err)
-	}
-	close(out)
-	var got []logs.Line
-	for l := range out {
-		got = append(got, l)
 	}
 	return got, committed
 }

@@ -10,6 +10,7 @@ package remote
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -54,6 +55,13 @@ func ParseURL(s string) (URL, error) {
 		}
 	}
 	out.Host = u.Hostname()
+	if strings.Contains(out.Host, ":") {
+		// Only a bracketed IPv6 address may hold colons.
+		a, err := netip.ParseAddr(out.Host)
+		if err != nil || !a.Is6() || a.Zone() != "" || !strings.HasPrefix(u.Host, "[") {
+			return URL{}, fmt.Errorf("%q: write an IPv6 host in brackets, as in ssh://[2001:db8::7]/path", clip(s))
+		}
+	}
 	if !safeWord(out.Host) {
 		return URL{}, fmt.Errorf("%q: the host name is not usable", clip(s))
 	}
@@ -82,7 +90,7 @@ func safeWord(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c <= ' ' || c == 0x7f || strings.IndexByte("'\"`$\\;&|<>(){}*?[]!#~,", c) >= 0 {
+		if c <= ' ' || c == 0x7f || strings.IndexByte("'\"`$\\;&|<>(){}*?[]!#~,%", c) >= 0 {
 			return false
 		}
 	}
