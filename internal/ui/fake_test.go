@@ -140,7 +140,8 @@ func (f *fakeBlocker) Apply(_ context.Context, p BlockPlan) error {
 	for _, t := range p.Request.Targets {
 		f.n++
 		f.blocks = append(f.blocks, ActiveBlock{ID: fmt.Sprint(f.n), Target: t.String(), Ports: strings.Join(p.Request.Ports, ","),
-			Action: string(p.Request.Action), Expires: t0.Add(p.Request.TTL), Packets: 1234, Bytes: 99999, Reason: p.Request.Reason})
+			Action: string(p.Request.Action), Expires: t0.Add(p.Request.TTL), Packets: 1234, Bytes: 99999, Reason: p.Request.Reason,
+			Targets: []netip.Prefix{t}})
 	}
 	return nil
 }
@@ -265,6 +266,8 @@ func press(s string) tea.KeyPressMsg {
 		return tea.KeyPressMsg{Code: tea.KeyPgDown}
 	case "ctrl+c":
 		return tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+	case "ctrl+u":
+		return tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}
 	}
 	r := []rune(s)
 	if len(r) != 1 {

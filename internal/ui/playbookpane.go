@@ -72,7 +72,7 @@ func newPBKeys() pbKeys {
 		Copy:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "save to a file")),
 		Back:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back")),
 		Stop:  key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop this run")),
-		Edit:  key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "edit note")),
+		Edit:  key.NewBinding(key.WithKeys("enter", "e"), key.WithHelp("enter", "write the note")),
 	}
 }
 
@@ -212,6 +212,7 @@ func (p *playbookPane) syncKeys() {
 	case st.Kind == playbook.KindNote:
 		k.Do.SetHelp("enter", "save the note")
 		k.Do.SetEnabled(p.editing)
+		k.Stop.SetEnabled(!p.editing)
 	}
 }
 
@@ -397,8 +398,8 @@ func (p *playbookPane) enterStep() {
 		}
 		p.evaluate()
 	case playbook.KindNote:
+		// not editing yet: s still skips, enter starts writing
 		p.note = []rune(playbook.Render(st.Text, playbook.Vars(p.context(), p.run.Chosen), false))
-		p.editing = true
 	}
 	p.syncKeys()
 }
@@ -414,7 +415,11 @@ func (p *playbookPane) computeChoices() {
 	clear(p.choose.marks)
 	for i, ch := range p.choices {
 		k := strconv.Itoa(i)
-		rows = append(rows, row{key: k, cells: []string{ch.Label, strconv.Itoa(len(ch.Targets)), humanInt(ch.Events), pct(ch.Share)},
+		events, share := "", ""
+		if ch.Events > 0 || ch.Share > 0 {
+			events, share = humanInt(ch.Events), pct(ch.Share)
+		}
+		rows = append(rows, row{key: k, cells: []string{ch.Label, strconv.Itoa(len(ch.Targets)), events, share},
 			sort: nums(nan, float64(i), nan, nan)})
 		if ch.Picked {
 			p.choose.marks[k] = true
@@ -1003,13 +1008,14 @@ func (p *playbookPane) stepView(step *playbook.Step, h int) []string {
 			out = append(out, l)
 		}
 		if p.editing {
-			out = append(out, st.Dim.Render(fit("enter saves · esc stops editing (then s skips) · ctrl+u clears", w)))
+			out = append(out, st.Dim.Render(fit("enter saves it · esc stops editing · ctrl+u clears", w)))
 		} else {
-			out = append(out, st.Dim.Render(fit("e edits · s skips", w)))
+			out = append(out, st.Dim.Render(fit("enter writes it (the text above is a start) · s skips", w)))
 		}
 	}
 	if p.stepErr != "" {
-		out = append(out, st.Warn.Render(fit(p.stepErr, w)))
+		// first, so a long list under it cannot push it out of sight
+		out = append([]string{st.Warn.Render(fit(p.stepErr, w))}, out...)
 	}
 	if len(out) > h {
 		out = out[:h]
