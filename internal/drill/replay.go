@@ -416,7 +416,7 @@ func (rp *Replay) Wait(ctx context.Context) (ReplaySummary, error) {
 		return rp.Summary(), werr
 	}
 	if !rp.Opts.NoIngest {
-		deadline := time.Now().Add(3 * time.Second)
+		deadline := time.Now().Add(15 * time.Second)
 		for time.Now().Before(deadline) {
 			snap := rp.Analyzer.Snapshot()
 			if snap.Lines >= lines {

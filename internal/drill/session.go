@@ -50,7 +50,7 @@ type Options struct {
 	// NoIngest leaves following the logs to the caller (a console that runs
 	// its own pipeline): it must then call Observe with its snapshots.
 	NoIngest bool
-	// Poll is the wall time between two looks at the analyzer; 25 ms when zero.
+	// Poll is the wall time between two looks at the analyzer; 50 ms when zero.
 	Poll time.Duration
 	// Think is the data time the autopilot takes, after the attack is
 	// detected, before it opens the playbook: the operator reading the
@@ -116,7 +116,7 @@ func NewSession(sc *Scenario, opt Options) (s *Session, err error) {
 		opt.Seed = uint64(time.Now().UnixNano())
 	}
 	if opt.Poll <= 0 {
-		opt.Poll = 25 * time.Millisecond
+		opt.Poll = 50 * time.Millisecond
 	}
 	if opt.Think == 0 {
 		opt.Think = 10 * time.Second
@@ -288,12 +288,20 @@ func (s *Session) watch(ctx context.Context) {
 // Observe notes the findings of a snapshot: new ones go to the timeline,
 // and the first finding that names the attack (its kind is one the
 // scenario expects, raised once the attack started) marks it detected on
-// the drill's data clock.
+// the drill's data clock, as far as the analyzer has read.
 func (s *Session) Observe(snap *analyze.Snapshot) {
 	if snap == nil {
 		return
 	}
+	// The detection time is the data time the analyzer had reached (its
+	// newest event), not the generator's clock: at a compressed speed a
+	// pipeline that lags by a moment of wall time on a busy machine would
+	// otherwise be charged speed times over, which a real server following
+	// its logs at 1× never is.
 	now := s.Generator.Now()
+	if n := snap.Newest; !n.IsZero() && n.Before(now) {
+		now = n
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range snap.Findings {
