@@ -197,7 +197,9 @@ func (s *Source) backoff(attempt int) time.Duration {
 // from its start once it appears), decides where to start (the same file:
 // at the offset; a file rotated away to PATH.1: the rest of that first,
 // then the new file from its start; a truncated file: from its start),
-// prints a header "irtui-remote 1 IDENT START OLDBYTES", sends the rest
+// prints a header "irtui-remote 1 IDENT START OLDBYTES FOUND" (FOUND is 0
+// when the file irtui was reading is gone: rotated twice, or compressed,
+// while the link was down), sends the rest
 // of the old file when there is one, and follows the file with tail -f.
 // A loop notices a rotation or truncation and exits with status 75 so
 // irtui reconnects at once and resumes from the right file. A watcher on
@@ -208,11 +210,11 @@ const followScript = `f=$1; want=$2; off=$3; t=; ` +
 	`trap 'if [ -n "$t" ]; then kill $t 2>/dev/null; fi; exit 0' TERM HUP INT; ` +
 	`exec 3<&0; { cat >/dev/null; kill -TERM $$; } <&3 >/dev/null 2>&1 & w=$!; exec 3<&-; ` +
 	`waited=; while :; do cur=$(st "$f"); if [ -n "$cur" ]; then break; fi; waited=1; sleep 1; done; ` +
-	`id=${cur% *}; size=${cur#* }; old=0; ` +
+	`id=${cur% *}; size=${cur#* }; old=0; found=1; ` +
 	`if [ "$off" = end ]; then if [ -n "$waited" ]; then start=0; else start=$size; fi; ` +
 	`elif [ "$id" = "$want" ]; then if [ "$size" -ge "$off" ]; then start=$off; else start=0; fi; ` +
-	`else start=0; if [ -n "$want" ]; then o=$(st "$f.1"); if [ -n "$o" ] && [ "${o% *}" = "$want" ] && [ "${o#* }" -gt "$off" ]; then old=$((${o#* } - off)); fi; fi; fi; ` +
-	`echo "irtui-remote 1 $id $start $old"; ` +
+	`else start=0; if [ -n "$want" ]; then found=0; o=$(st "$f.1"); if [ -n "$o" ] && [ "${o% *}" = "$want" ]; then found=1; if [ "${o#* }" -gt "$off" ]; then old=$((${o#* } - off)); fi; fi; fi; fi; ` +
+	`echo "irtui-remote 1 $id $start $old $found"; ` +
 	`if [ "$old" -gt 0 ]; then tail -c +$((off + 1)) -- "$f.1" | head -c "$old"; fi; ` +
 	`tail -c +$((start + 1)) -f -- "$f" & t=$!; prev=$size; ` +
 	`while kill -0 $t 2>/dev/null; do sleep 1; c=$(st "$f"); ` +
@@ -235,16 +237,17 @@ type header struct {
 	ident string
 	start int64
 	old   int64
+	found bool // the file being read before is still there (or none was)
 }
 
 // maxPreamble bounds what a remote login may print before the header
 // (a chatty .bashrc): more means the follower did not start.
 const maxPreamble = 64 << 10
 
-// parseHeader reads "irtui-remote 1 DEV:INO START OLD".
+// parseHeader reads "irtui-remote 1 DEV:INO START OLD FOUND".
 func parseHeader(line string) (header, bool) {
 	f := strings.Fields(line)
-	if len(f) != 5 || f[0] != "irtui-remote" || f[1] != "1" {
+	if len(f) != 6 || f[0] != "irtui-remote" || f[1] != "1" || (f[5] != "0" && f[5] != "1") {
 		return header{}, false
 	}
 	dev, ino, ok := strings.Cut(f[2], ":")
@@ -256,7 +259,7 @@ func parseHeader(line string) (header, bool) {
 	if err1 != nil || err2 != nil || start < 0 || old < 0 {
 		return header{}, false
 	}
-	return header{ident: f[2], start: start, old: old}, true
+	return header{ident: f[2], start: start, old: old, found: f[5] == "1"}, true
 }
 
 func digits(s string) bool {
@@ -370,6 +373,12 @@ func (s *Source) read(ctx context.Context, br *bufio.Reader, ident string, offse
 		s.h.Connected, s.h.Since = true, now
 	}
 	s.mu.Unlock()
+	switch {
+	case ident != "" && !h.found:
+		s.warn(fmt.Sprintf("%s: %s was rotated away while the link was down and its old copy is not at %s.1 any more: lines written to it after the drop are lost", s.url.Host, s.url.Path, s.url.Path))
+	case ident != "" && h.ident == ident && h.start < offset:
+		s.warn(fmt.Sprintf("%s: %s shrank (truncated, as copytruncate does): reading it again from its start", s.url.Host, s.url.Path))
+	}
 	var sent int64
 	if h.old > 0 {
 		// The rest of the file that was rotated away, byte-exact, then

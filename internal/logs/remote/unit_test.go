@@ -50,11 +50,11 @@ func TestSSHArgs(t *testing.T) {
 }
 
 func TestParseHeader(t *testing.T) {
-	h, ok := parseHeader("irtui-remote 1 2049:131 1234 56")
-	if !ok || h != (header{ident: "2049:131", start: 1234, old: 56}) {
+	h, ok := parseHeader("irtui-remote 1 2049:131 1234 56 1")
+	if !ok || h != (header{ident: "2049:131", start: 1234, old: 56, found: true}) {
 		t.Fatalf("%+v %v", h, ok)
 	}
-	for _, bad := range []string{"", "irtui-remote 2 1:2 0 0", "irtui-remote 1 12 0 0", "irtui-remote 1 1:2 -1 0", "irtui-remote 1 a:b 0 0", "irtui-remote 1 1:2 0"} {
+	for _, bad := range []string{"", "irtui-remote 2 1:2 0 0 1", "irtui-remote 1 12 0 0 1", "irtui-remote 1 1:2 -1 0 1", "irtui-remote 1 a:b 0 0 1", "irtui-remote 1 1:2 0 1", "irtui-remote 1 1:2 0 0 2"} {
 		if _, ok := parseHeader(bad); ok {
 			t.Errorf("%q accepted", bad)
 		}
@@ -165,8 +165,8 @@ func FuzzParseURL(f *testing.F) {
 }
 
 func FuzzParseHeader(f *testing.F) {
-	f.Add("irtui-remote 1 2049:131 1234 56")
-	f.Add("irtui-remote 1 :1 9999999999999999999 0")
+	f.Add("irtui-remote 1 2049:131 1234 56 1")
+	f.Add("irtui-remote 1 :1 9999999999999999999 0 0")
 	f.Fuzz(func(t *testing.T, s string) {
 		h, ok := parseHeader(s)
 		if ok && (h.start < 0 || h.old < 0 || !strings.Contains(h.ident, ":")) {
