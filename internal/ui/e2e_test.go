@@ -187,3 +187,80 @@ func TestEndToEndTmux(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestDemoDrillTmux runs `irtui --demo` in tmux: DRILL in the header, a
+// finding and the suggested playbook on the Overview, the Playbook screen,
+// a step done and one skipped, then q ends the drill on its score, which
+// is printed again after the console exits.
+func TestDemoDrillTmux(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and drives it in tmux")
+	}
+	tmux := testkit.NeedTool(t, "tmux", "tmux")
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin", "irtui")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/irtui")
+	build.Dir = testkit.Root(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	tt := &tmuxTerm{t: t, tmux: tmux, socket: fmt.Sprintf("irtui-e2e-demo-%d", os.Getpid())}
+	t.Cleanup(func() { tt.run("kill-server") })
+	if out, err := tt.run("new-session", "-d", "-s", "e2e", "-x", "80", "-y", "24", "-e", "NO_COLOR=1", "-e", "XDG_CONFIG_HOME="+dir,
+		"-e", "IRTUI_STATE_DIR="+filepath.Join(dir, "state"), "-e", "TMPDIR="+dir,
+		bin, "--demo", "--speed", "4", "--refresh", "500ms"); err != nil {
+		t.Fatalf("tmux new-session: %v: %s", err, out)
+	}
+	tt.run("set-option", "-t", "e2e", "remain-on-exit", "on")
+
+	tt.waitFor("the attack's finding", "irtui [DRILL]", "press 8: suggested playbook", "Mode: DRILL", "page_flood")
+	tt.keys("8")
+	tt.waitFor("playbooks", "[8 Playbook]", "SUGGESTED BY", "enter start playbook")
+	tt.keys("Enter")
+	tt.waitFor("run", "Step 1 of", "▶ now     1")
+	tt.keys("Enter")
+	tt.waitFor("step 1 done", "Step 2 of", "done    1")
+	tt.keys("s")
+	tt.waitFor("step 2 skipped", "Step 3 of", "skipped 2")
+	tt.keys("1")
+	tt.waitFor("overview", "[1 Overview]", "press 8: playbook ", "at step 3/")
+	tt.keys("q")
+	s := tt.waitFor("score", "[DRILL]", "The drill is over", `Drill "accidental-dos"`, "playbook steps:  1 done, 1 skipped")
+	if strings.Contains(s, "detected:        never") {
+		t.Fatalf("the finding on screen was not taken as the detection:\n%s", s)
+	}
+	tt.keys("q")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, _ := tt.run("display-message", "-p", "-t", "e2e", "#{pane_dead} #{pane_dead_status} #{pane_dead_signal}")
+		// the status may show up a moment after the pane died
+		if f := strings.Fields(out); len(f) >= 2 && f[0] == "1" {
+			if f[1] != "0" {
+				t.Fatalf("irtui exited with %q:\n%s", out, tt.screen())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("q on the score did not quit (%q):\n%s", out, tt.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// the score, printed on the terminal after the console left it (its
+	// first line may have scrolled into the history)
+	out, err := tt.run("capture-pane", "-p", "-t", "e2e", "-S", "-50")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`Drill "accidental-dos"`, "attack stopped:", "playbook steps:  1 done, 1 skipped"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("printed score lacks %q:\n%s", want, out)
+		}
+	}
+	// the drill cleaned up after itself
+	if left, _ := filepath.Glob(filepath.Join(dir, "irtui-drill-*")); len(left) > 0 {
+		t.Fatalf("the drill's directory was left behind: %v", left)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", "timeline.jsonl")); err == nil {
+		t.Fatal("the drill wrote into the operator's timeline")
+	}
+}

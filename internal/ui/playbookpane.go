@@ -1004,9 +1004,7 @@ func (p *playbookPane) stepView(step *playbook.Step, h int) []string {
 		if p.editing {
 			cursor = "▏"
 		}
-		for _, l := range wrapText("> "+string(p.note)+cursor, w) {
-			out = append(out, l)
-		}
+		out = append(out, wrapText("> "+string(p.note)+cursor, w)...)
 		if p.editing {
 			out = append(out, st.Dim.Render(fit("enter saves it · esc stops editing · ctrl+u clears", w)))
 		} else {
