@@ -119,14 +119,15 @@ type seriesView struct {
 }
 
 type clusterView struct {
-	fp     uint64
-	ua     string
-	pages  []string
-	size   int
-	events int64
-	first  int64
-	last   int64
-	ases   map[uint32]int
+	fp      uint64
+	members []netip.Addr
+	ua      string
+	pages   []string
+	size    int
+	events  int64
+	first   int64
+	last    int64
+	ases    map[uint32]int
 }
 
 // view is everything read from the shards for one snapshot, merged.
@@ -201,10 +202,10 @@ func (a *Analyzer) read() *view {
 		for fp, cl := range sh.clusters {
 			// Clusters too small in this shard may still add up across
 			// shards; only the clearly small are skipped here.
-			if cl.size*len(a.shards) < cc.MinSize || float64(cl.events) < cc.MinEventsPerSource*float64(cl.size)/2 {
+			if cl.size*len(a.shards) < cc.MinSize {
 				continue
 			}
-			cls = append(cls, clusterView{fp: fp, ua: cl.ua, pages: cl.pages, size: cl.size, events: cl.events,
+			cls = append(cls, clusterView{fp: fp, members: slices.Clone(cl.members), ua: cl.ua, pages: cl.pages, size: cl.size, events: cl.events,
 				first: cl.first, last: cl.last, ases: maps.Clone(cl.ases)})
 		}
 		sh.mu.Unlock()
@@ -233,6 +234,7 @@ func (a *Analyzer) read() *view {
 			if o := clusters[cl.fp]; o != nil {
 				o.size += cl.size
 				o.events += cl.events
+				o.members = append(o.members, cl.members...)
 				o.first = min(o.first, cl.first)
 				o.last = max(o.last, cl.last)
 				for k, n := range cl.ases {

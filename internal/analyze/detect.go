@@ -16,7 +16,7 @@ var (
 	portsDNS  = []string{"udp/53", "tcp/53"}
 )
 
-const maxTargets = 256
+const maxTargets = 1024
 
 // rising reports whether a rate is far enough above its baseline. Before
 // there is a shortest window of history the baseline is not trusted, and
@@ -78,6 +78,11 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 		if p.src < pf.MinSources || !rising(r, b, pf.Factor, pf.MinRate, v.warm) {
 			continue
 		}
+		// Login and probe pages under fire are brute force and scanning,
+		// which their own detectors report with the right evidence.
+		if path := p.key[min(int(p.x.vlen), len(p.key)):]; a.shards[0].isLogin(path) || a.shards[0].isProbe(path) {
+			continue
+		}
 		h := uint32(maphash.String(a.seed, p.key))
 		var addrs []*row[netip.Addr, ipX]
 		for j := range v.ips {
@@ -91,9 +96,14 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 		// few others, or the active behaviour clusters that include it. A
 		// single flooder raising a popular page is a single-source flood.
 		now := len(addrs)
+		var members []netip.Addr
 		for _, cl := range v.clusters {
-			if cl.last >= a.newest.Load()-int64(a.cfg.Windows[0]) && slices.Contains(cl.pages, p.key) && cl.size >= a.cfg.Clusters.MinSize {
+			// Active clusters of repeat visitors that include the page:
+			// one-page, one-visit customers are no botnet.
+			if cl.last >= a.newest.Load()-int64(a.cfg.Windows[0]) && slices.Contains(cl.pages, p.key) &&
+				cl.size >= a.cfg.Clusters.MinSize && cl.events >= 2*int64(cl.size) {
 				now = max(now, cl.size)
+				members = append(members, cl.members...)
 			}
 		}
 		if now < pf.MinSources {
@@ -110,6 +120,16 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 				}
 			}
 		}
+		seen := map[netip.Addr]bool{}
+		for _, r := range addrs {
+			seen[r.key] = true
+		}
+		for _, m := range members {
+			if !seen[m] {
+				seen[m] = true
+				addrs = append(addrs, &row[netip.Addr, ipX]{key: m})
+			}
+		}
 		f := Finding{
 			ID:       "page_flood:" + p.key,
 			Kind:     "page_flood",
@@ -120,7 +140,7 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 				{"requests in the last " + short, p.short},
 				{"baseline requests per " + short, int64(b*c.shortSec + 0.5)},
 				{"distinct sources", int64(p.src)},
-				{"sources now hitting only a few pages including it", int64(len(addrs))},
+				{"sources hitting only a few pages including it", int64(now)},
 			},
 			Ports: portsWeb,
 		}

@@ -164,20 +164,25 @@ func (s *series) add(c *clock, ns int64, fe, ce int32, bytes int64) {
 
 // cluster is one behaviour cluster inside a shard.
 type cluster struct {
-	fp     uint64
-	ua     string
-	pages  []string
-	size   int
-	events int64
-	first  int64
-	last   int64
-	ases   map[uint32]int
+	fp uint64
+	// members is a bounded list of the cluster's addresses: the block
+	// targets of a botnet too wide and too slow per bot for any one
+	// address to rank among the top.
+	members []netip.Addr
+	ua      string
+	pages   []string
+	size    int
+	events  int64
+	first   int64
+	last    int64
+	ases    map[uint32]int
 }
 
 const (
-	maxClusters     = 1 << 12
-	maxClusterASes  = 32
-	maxClusterUALen = 256
+	maxClusters       = 1 << 12
+	maxClusterASes    = 32
+	maxClusterUALen   = 256
+	maxClusterMembers = 256
 )
 
 // shard is one slice of the state: the addresses whose /24 (or /48) hash
@@ -258,7 +263,7 @@ func newShard(cfg *Config, nShards int) *shard {
 }
 
 // evictIP takes an address that is being replaced out of its cluster.
-func (s *shard) evictIP(e *entry[netip.Addr, ipX]) { s.leave(&e.x) }
+func (s *shard) evictIP(e *entry[netip.Addr, ipX]) { s.leave(e.key, &e.x) }
 
 // pre is what AddEvents works out for an event before taking a lock.
 type pre struct {
@@ -422,7 +427,7 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 			s.classes.count(c, j, s.classes.at(j), ns, fe, ce, 1, h.Bytes, "")
 		}
 		if ipe != nil {
-			s.clusterStep(&ipe.x, p.pageH, p.uaH, e.key, h.UA, ns, asn)
+			s.clusterStep(p.src, &ipe.x, p.pageH, p.uaH, e.key, h.UA, ns, asn)
 		}
 	}
 	if p.outside || !p.src.IsValid() {
@@ -544,14 +549,14 @@ func (s *shard) addDNS(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 
 // clusterStep updates an address's behaviour fingerprint with one request
 // and moves it between clusters when its page set grows.
-func (s *shard) clusterStep(x *ipX, pageH, uaH uint32, page, ua string, ns int64, asn uint32) {
+func (s *shard) clusterStep(ip netip.Addr, x *ipX, pageH, uaH uint32, page, ua string, ns int64, asn uint32) {
 	if x.np == diverse {
 		return
 	}
 	if x.np == 0 {
 		x.ua = uaH
 	} else if x.ua != uaH {
-		s.leave(x)
+		s.leave(ip, x)
 		x.np = diverse
 		return
 	}
@@ -565,7 +570,7 @@ func (s *shard) clusterStep(x *ipX, pageH, uaH uint32, page, ua string, ns int64
 		}
 	}
 	if int(x.np) == maxFPPages {
-		s.leave(x)
+		s.leave(ip, x)
 		x.np = diverse
 		return
 	}
@@ -573,7 +578,7 @@ func (s *shard) clusterStep(x *ipX, pageH, uaH uint32, page, ua string, ns int64
 	if x.cl != nil {
 		oldPages = x.cl.pages
 	}
-	s.leave(x)
+	s.leave(ip, x)
 	x.pages[x.np] = pageH
 	x.np++
 	fp := fingerprint(x)
@@ -598,14 +603,21 @@ func (s *shard) clusterStep(x *ipX, pageH, uaH uint32, page, ua string, ns int64
 	if _, ok := cl.ases[asn]; ok || len(cl.ases) < maxClusterASes {
 		cl.ases[asn]++
 	}
+	if len(cl.members) < maxClusterMembers {
+		cl.members = append(cl.members, ip)
+	}
 	x.cl = cl
 }
 
 // leave takes an address out of its cluster.
-func (s *shard) leave(x *ipX) {
+func (s *shard) leave(ip netip.Addr, x *ipX) {
 	cl := x.cl
 	if cl == nil {
 		return
+	}
+	if i := slices.Index(cl.members, ip); i >= 0 {
+		cl.members[i] = cl.members[len(cl.members)-1]
+		cl.members = cl.members[:len(cl.members)-1]
 	}
 	cl.size--
 	if cl.size <= 0 {

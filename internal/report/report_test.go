@@ -193,19 +193,36 @@ func TestGeneratedLog(t *testing.T) {
 		t.Errorf("benign generated log raised %+v", r.Findings)
 	}
 	c.Attacks = []string{loggen.AttackPageFlood, loggen.AttackLogin, loggen.AttackScanner}
-	c.Lines, c.AttackFrom, c.AttackShare = 200000, 0.97, 0.6
+	c.Lines, c.AttackFrom, c.AttackShare = 200000, 0.9, 0.6
 	path, tr = genLog(t, c)
 	r, _ = runJSON(t, Options{Paths: []string{path}, Top: 50})
 	got := map[string]bool{}
 	for _, f := range r.Findings {
 		got[f.Kind] = true
+		if f.Kind == "page_flood" && !strings.Contains(f.Summary, "hero-summer.jpg") && !strings.Contains(f.Summary, "/product/1337") {
+			t.Errorf("page flood on a page the botnet did not hit: %s", f.Summary)
+		}
+		if f.Kind == "page_flood" {
+			bots := map[string]bool{}
+			for _, ip := range tr.Attackers[loggen.AttackPageFlood] {
+				bots[ip] = true
+			}
+			hit := 0
+			for _, tg := range f.Targets {
+				if bots[tg] {
+					hit++
+				}
+			}
+			if hit < 100 || hit < len(f.Targets)*95/100 {
+				t.Errorf("page flood targets: %d of %d are bots, want ≥ 100 and ≥ 95%%", hit, len(f.Targets))
+			}
+		}
 	}
 	for _, k := range []string{"page_flood", "http_bruteforce", "scanner"} {
 		if !got[k] {
 			t.Errorf("no %s finding in %+v", k, r.Findings)
 		}
 	}
-	_ = tr
 }
 
 // TestTextIsSanitized feeds escape sequences through user agents and paths.
