@@ -45,7 +45,7 @@ func TestAutopilotScores(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			score, s, err := RunHeadless(ctx, sc, Options{Speed: 12, Seed: 7, TempDir: t.TempDir(), Keep: true}, true)
+			score, s, err := RunHeadless(ctx, sc, Options{Speed: 6, Seed: 7, TempDir: t.TempDir(), Keep: true}, true)
 			results[i] = result{score, s, err}
 		}()
 	}
@@ -109,7 +109,7 @@ func TestBotnetReport(t *testing.T) {
 	sc, _ := Find("botnet-many-ases")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	_, s, err := RunHeadless(ctx, sc, Options{Speed: 15, Seed: 3, TempDir: t.TempDir(), Keep: true}, true)
+	_, s, err := RunHeadless(ctx, sc, Options{Speed: 10, Seed: 3, TempDir: t.TempDir(), Keep: true}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestSandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc, _ := Find("smtp-auth-bruteforce")
-	s, err := NewSession(sc, Options{Speed: 25, Seed: 11, Sandbox: true, TempDir: t.TempDir()})
+	s, err := NewSession(sc, Options{Speed: 10, Seed: 11, Sandbox: true, TempDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
