@@ -202,7 +202,9 @@ func (a *Analyzer) read() *view {
 		for fp, cl := range sh.clusters {
 			// Clusters too small in this shard may still add up across
 			// shards; only the clearly small are skipped here.
-			if cl.size*len(a.shards) < cc.MinSize {
+			// One-visit clusters (every new address starts in one) are
+			// neither shown nor a flood: only repeat visitors are read.
+			if cl.size*len(a.shards) < cc.MinSize || cl.events < 2*int64(cl.size) {
 				continue
 			}
 			cls = append(cls, clusterView{fp: fp, members: slices.Clone(cl.members), ua: cl.ua, pages: cl.pages, size: cl.size, events: cl.events,

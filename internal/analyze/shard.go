@@ -182,7 +182,7 @@ const (
 	maxClusters       = 1 << 12
 	maxClusterASes    = 32
 	maxClusterUALen   = 256
-	maxClusterMembers = 256
+	maxClusterMembers = 128
 )
 
 // shard is one slice of the state: the addresses whose /24 (or /48) hash
