@@ -603,7 +603,9 @@ func (s *shard) clusterStep(ip netip.Addr, x *ipX, pageH, uaH uint32, page, ua s
 	if _, ok := cl.ases[asn]; ok || len(cl.ases) < maxClusterASes {
 		cl.ases[asn]++
 	}
-	if len(cl.members) < maxClusterMembers {
+	// Members are listed for clusters that look like repeat visitors, not
+	// for the one-visit clusters every new address passes through.
+	if len(cl.members) < maxClusterMembers && (len(cl.pages) >= 2 || cl.events >= 2*int64(cl.size)) {
 		cl.members = append(cl.members, ip)
 	}
 	x.cl = cl
