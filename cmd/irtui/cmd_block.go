@@ -19,6 +19,8 @@ import (
 	"github.com/charmbracelet/x/term"
 
 	"github.com/irtui/irtui/internal/block"
+	"github.com/irtui/irtui/internal/block/crowdsec"
+	"github.com/irtui/irtui/internal/fleet"
 	"github.com/irtui/irtui/internal/sanitize"
 )
 
@@ -65,13 +67,21 @@ type engineFlags struct {
 	allowFile string
 	allow     multiFlag
 	asnDB     multiFlag
+	// fleet: a CrowdSec Local API as the backend, with the fleet's hosts
+	// counted as "own" by the guard.
+	crowdsecCreds string
+	fleetHosts    multiFlag
+	ssh           sshFlags
 }
 
 func (ef *engineFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&ef.backend, "backend", "auto", "firewall: auto, nft, iptables, pf or dry-run")
+	fs.StringVar(&ef.backend, "backend", "auto", "firewall: auto, nft, iptables, pf, crowdsec or dry-run")
 	fs.StringVar(&ef.stateDir, "state-dir", "", "journal directory (default $IRTUI_STATE_DIR, else $XDG_STATE_HOME/irtui, else ~/.local/state/irtui)")
 	fs.StringVar(&ef.allowFile, "allowlist", "", "file of addresses/prefixes never to block (default $XDG_CONFIG_HOME/irtui/allowlist)")
 	fs.Var(&ef.allow, "allow", "an address or prefix never to block (repeatable)")
+	fs.StringVar(&ef.crowdsecCreds, "crowdsec-credentials", "", "CrowdSec machine credentials (local_api_credentials.yaml: url, login, password) for --backend crowdsec")
+	fs.Var(&ef.fleetHosts, "fleet-host", "a host of the fleet whose addresses must never be blocked (repeatable)")
+	ef.ssh.register(fs)
 }
 
 func defaultAllowlist() string {
@@ -103,7 +113,17 @@ func (ef *engineFlags) engine(ctx context.Context) (*block.Engine, error) {
 		return nil, err
 	}
 	var be block.Backend
-	if ef.backend == "auto" || ef.backend == "" {
+	var lapiURL string
+	if ef.backend == "crowdsec" || ((ef.backend == "auto" || ef.backend == "") && ef.crowdsecCreds != "") {
+		if ef.crowdsecCreds == "" {
+			return nil, errors.New("--backend crowdsec needs --crowdsec-credentials FILE (a local_api_credentials.yaml, as made by cscli machines add -f FILE)")
+		}
+		cs, err := crowdsec.Open(ef.crowdsecCreds, nil)
+		if err != nil {
+			return nil, err
+		}
+		be, lapiURL = cs, cs.Client.URL("")
+	} else if ef.backend == "auto" || ef.backend == "" {
 		be, err = block.Detect(ctx, block.Runner{}, j)
 	} else {
 		be, err = block.NewBackend(ef.backend, block.Runner{})
@@ -132,6 +152,19 @@ func (ef *engineFlags) engine(ctx context.Context) (*block.Engine, error) {
 	g, err := block.NewGuard(block.GuardOptions{Allow: allow})
 	if err != nil {
 		return nil, err
+	}
+	if lapiURL != "" || len(ef.fleetHosts) > 0 {
+		sshArgs, err := ef.ssh.args()
+		if err != nil {
+			return nil, err
+		}
+		hosts, err := fleet.Resolve(ctx, fleet.Names(nil, lapiURL, ef.fleetHosts), sshArgs, nil)
+		if err != nil {
+			return nil, err
+		}
+		if err := fleet.Protect(g, hosts); err != nil {
+			return nil, err
+		}
 	}
 	e := &block.Engine{Backend: be, Journal: j, Guard: g}
 	rep, err := e.Reconcile(ctx)
@@ -309,6 +342,12 @@ flags:`)
 	} else if req.AS != 0 {
 		fmt.Fprintf(os.Stderr, "irtui block: AS%d: the command line does not know which of its prefixes attack; name them, or use --whole-as --asn-db FILE (the console blocks only the prefixes seen attacking)\n", req.AS)
 		return 2
+	}
+	if cs, ok := e.Backend.(*crowdsec.Backend); ok {
+		cs.SetReason(req.Why)
+		if n := crowdsec.RangeNote(req.Targets); n != "" {
+			fmt.Fprintln(os.Stderr, "note:", n)
+		}
 	}
 	plan, err := e.Plan(ctx, req)
 	if err != nil {
