@@ -103,6 +103,8 @@ type playbookPane struct {
 	note     []rune
 	editing  bool
 	saved    string // command: where y saved the text
+	text     string // explain, command: the step's text with its values, rendered once
+	commands string // command: the commands with their values, quoted for a shell
 	busy     bool   // a block or report of this step is in flight
 	stepErr  string // the last failure of this step, shown until it is retried
 	stepTag  string
@@ -377,6 +379,7 @@ func (p *playbookPane) start(pb *playbook.Playbook) tea.Cmd {
 // enterStep prepares the current step.
 func (p *playbookPane) enterStep() {
 	p.choices, p.eval, p.evalOK, p.note, p.editing, p.saved, p.busy, p.stepErr = nil, "", false, nil, false, "", false, ""
+	p.text, p.commands = "", ""
 	p.choose.setRows(nil)
 	clear(p.choose.marks)
 	p.relayout()
@@ -388,6 +391,12 @@ func (p *playbookPane) enterStep() {
 	}
 	p.stepTag = p.run.ID + "/" + strconv.Itoa(p.run.Current) + "/" + st.ID
 	switch st.Kind {
+	case playbook.KindExplain:
+		p.text = playbook.Render(st.Text, playbook.Vars(p.context(), p.run.Chosen), false)
+	case playbook.KindCommand:
+		vars := playbook.Vars(p.context(), p.run.Chosen)
+		p.text = playbook.Render(st.Text, vars, false)
+		p.commands = playbook.Render(strings.Join(st.Commands, "\n"), vars, true)
 	case playbook.KindChoose:
 		p.computeChoices()
 	case playbook.KindCheck:
@@ -749,12 +758,6 @@ func (p *playbookPane) onReport(m stepReportMsg) tea.Cmd {
 	return tea.Batch(p.c.record(playbook.EventReport, result, strings.Join(p.run.Chosen, " ")), p.finish(playbook.StatusDone, result))
 }
 
-// commandText is the command step's commands with the values filled in,
-// quoted for a shell.
-func (p *playbookPane) commandText(st *playbook.Step) string {
-	return playbook.Render(strings.Join(st.Commands, "\n"), playbook.Vars(p.context(), p.run.Chosen), true)
-}
-
 // saveCommand writes the commands to a file the operator can copy from
 // or run, in the state dir.
 func (p *playbookPane) saveCommand() tea.Cmd {
@@ -764,7 +767,7 @@ func (p *playbookPane) saveCommand() tea.Cmd {
 		p.stepErr = "no state directory to save into: copy the lines with the mouse"
 		return nil
 	}
-	text := "# " + sanitize.Text(p.pb.Title) + " — " + sanitize.Text(st.Title) + "\n" + p.commandText(st) + "\n"
+	text := "# " + sanitize.Text(p.pb.Title) + " — " + sanitize.Text(st.Title) + "\n" + p.commands + "\n"
 	path := filepath.Join(dir, "commands", safeName(p.run.ID)+"-"+safeName(st.ID)+".sh")
 	tag := p.stepTag
 	return func() tea.Msg {
@@ -928,7 +931,7 @@ func (p *playbookPane) stepView(step *playbook.Step, h int) []string {
 	}
 	switch step.Kind {
 	case playbook.KindExplain:
-		text(playbook.Render(step.Text, playbook.Vars(p.context(), p.run.Chosen), false))
+		text(p.text)
 	case playbook.KindCheck:
 		verdict := "→ does not hold (enter records it anyway)"
 		if p.evalOK {
@@ -960,8 +963,8 @@ func (p *playbookPane) stepView(step *playbook.Step, h int) []string {
 		}
 		out = append(out, "", fit("enter opens the block dialog: the exact rules and their impact, before anything is applied.", w))
 	case playbook.KindCommand:
-		if step.Text != "" {
-			text(playbook.Render(step.Text, playbook.Vars(p.context(), p.run.Chosen), false))
+		if p.text != "" {
+			text(p.text)
 		} else {
 			out = append(out, fit("Run these yourself; irtui never changes that configuration:", w))
 		}
@@ -969,7 +972,7 @@ func (p *playbookPane) stepView(step *playbook.Step, h int) []string {
 		cut := false
 		// plain lines, nothing before or after them: a mouse selection
 		// copies exactly the command
-		for _, l := range strings.Split(p.commandText(step), "\n") {
+		for _, l := range strings.Split(p.commands, "\n") {
 			if ansi.StringWidth(l) > w {
 				cut = true
 			}
