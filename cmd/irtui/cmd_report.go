@@ -13,6 +13,7 @@ import (
 
 	"github.com/irtui/irtui/internal/analyze"
 	"github.com/irtui/irtui/internal/report"
+	"github.com/irtui/irtui/internal/trace"
 )
 
 func init() {
@@ -20,6 +21,7 @@ func init() {
 }
 
 const reportUsage = `usage: irtui report [--json] [--since DUR] [--top N] [--follow [--interval 1s]] [--format NAME] [--log-format '…'] FILE…
+       irtui report --abuse [--format text|markdown|csv] [--mask NAME]… [--offline] [--asn-db FILE]… FILE…
 
 Reads the log files (gzip too; "-" is standard input) and prints the
 groupings by AS, address, prefix, page, status, behaviour cluster, mail
@@ -46,6 +48,10 @@ func runReport(args []string) int {
 	configPath := fs.String("config", analyze.ConfigPath(), "config file with windows and detector thresholds")
 	printConfig := fs.Bool("print-config", false, "print the default config as YAML and exit")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parse with this many goroutines")
+	abuse := fs.Bool("abuse", false, "write the abuse report instead: one section per AS with its abuse contacts, the attacking addresses sorted by AS and IP (--format text|markdown|csv)")
+	var mask multiFlag
+	fs.Var(&mask, "mask", "with --abuse: a host name or address of yours to replace by [masked] in evidence lines (repeatable)")
+	tcfg := trace.AddFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), reportUsage)
 		fs.PrintDefaults()
@@ -74,16 +80,39 @@ func runReport(args []string) int {
 		fmt.Fprintln(os.Stderr, "irtui report:", err)
 		return 2
 	}
+	// With --abuse, --format names the report's format; the log format is
+	// then detected (the two sets of names do not overlap).
+	abuseFormat := trace.ReportText
+	if *abuse {
+		switch *format {
+		case trace.ReportText, trace.ReportMarkdown, trace.ReportCSV:
+			abuseFormat, *format = *format, ""
+		}
+	}
+	tracer, err := trace.Open(*tcfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "irtui report:", err, "(check --asn-db)")
+		return 2
+	}
+	defer tracer.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err = report.Run(ctx, report.Options{
+	o := report.Options{
 		Paths: files, JSON: *asJSON, Since: *since, Top: *top, Follow: *followF, Interval: *interval,
 		FromStart: *fromStart, Format: *format, LogFormat: *logFormat, Workers: *workers, Config: cfg,
-		Out: os.Stdout, Err: os.Stderr,
-	})
+		Out: os.Stdout, Err: os.Stderr, Resolver: tracer,
+	}
+	if *abuse {
+		err = writeAbuse(ctx, o, tracer, trace.AbuseOptions{Format: abuseFormat, Mask: mask})
+	} else {
+		err = report.Run(ctx, o)
+	}
 	switch {
 	case err == nil, errors.Is(err, context.Canceled):
 		return 0
+	case errors.Is(err, report.ErrNoAttackers):
+		fmt.Fprintln(os.Stderr, "irtui report --abuse:", err, "(irtui report FILE… shows what was found)")
+		return 1
 	case errors.Is(err, report.ErrNoInput):
 		fmt.Fprintln(os.Stderr, "irtui report: none of the files could be read (check the paths and permissions; sudo or group adm may be needed)")
 		return 1
@@ -91,4 +120,14 @@ func runReport(args []string) int {
 		fmt.Fprintln(os.Stderr, "irtui report:", err)
 		return 1
 	}
+}
+
+func writeAbuse(ctx context.Context, o report.Options, tracer *trace.Tracer, opts trace.AbuseOptions) error {
+	// Every attacking address belongs in the report, not only the top rows.
+	o.Top = max(o.Top, 10000)
+	snap, err := report.Analyze(ctx, o)
+	if err != nil {
+		return err
+	}
+	return report.WriteAbuse(ctx, os.Stdout, snap, tracer, tracer, opts)
 }

@@ -59,6 +59,50 @@ func Run(ctx context.Context, o Options) error {
 	if o.Out == nil || o.Err == nil {
 		return errors.New("report: Out and Err are required")
 	}
+	an, sink, icfg, stats := setup(o)
+	if !o.Follow {
+		snap, meta, err := backfill(ctx, o, an, sink, icfg, stats)
+		if err != nil {
+			return err
+		}
+		if o.JSON {
+			return WriteJSON(o.Out, snap, meta, o.Top)
+		}
+		return WriteText(o.Out, snap, meta, o.Top)
+	}
+	return follow(ctx, o, an, sink, icfg, stats)
+}
+
+// backfill reads every file once and returns the resulting snapshot.
+func backfill(ctx context.Context, o Options, an *analyze.Analyzer, sink *errSink, icfg ingest.Config, stats *ingest.Stats) (*analyze.Snapshot, Meta, error) {
+	if err := ingest.Backfill(ctx, o.Paths, icfg, o.Workers, sink); err != nil {
+		return nil, Meta{}, err
+	}
+	meta := metaOf(stats, time.Time{})
+	if meta.Lines == 0 && sink.failed.Load() > 0 && sink.failed.Load() >= int64(len(o.Paths)) {
+		return nil, meta, ErrNoInput
+	}
+	return an.Snapshot(), meta, nil
+}
+
+// Analyze reads the files once (no follow) and returns the snapshot, for
+// callers that print something other than the report (the abuse report).
+func Analyze(ctx context.Context, o Options) (*analyze.Snapshot, error) {
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+	o.Follow = false
+	if o.Err == nil {
+		o.Err = io.Discard
+	}
+	an, sink, icfg, stats := setup(o)
+	snap, _, err := backfill(ctx, o, an, sink, icfg, stats)
+	return snap, err
+}
+
+// setup builds the analyzer and ingest configuration for o: a report read
+// once counts cumulatively and keeps no raw lines.
+func setup(o Options) (*analyze.Analyzer, *errSink, ingest.Config, *ingest.Stats) {
 	cfg := o.Config
 	cfg.Top = max(o.Top, 100)
 	if !o.Follow {
@@ -71,22 +115,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	stats := ingest.NewStats()
 	icfg := ingest.Config{Format: o.Format, LogFormat: o.LogFormat, Since: o.Since, Stats: stats}
-	sink := &errSink{Analyzer: an, err: o.Err}
-	if !o.Follow {
-		if err := ingest.Backfill(ctx, o.Paths, icfg, o.Workers, sink); err != nil {
-			return err
-		}
-		snap := an.Snapshot()
-		meta := metaOf(stats, time.Time{})
-		if meta.Lines == 0 && sink.failed.Load() > 0 && sink.failed.Load() >= int64(len(o.Paths)) {
-			return ErrNoInput
-		}
-		if o.JSON {
-			return WriteJSON(o.Out, snap, meta, o.Top)
-		}
-		return WriteText(o.Out, snap, meta, o.Top)
-	}
-	return follow(ctx, o, an, sink, icfg, stats)
+	return an, &errSink{Analyzer: an, err: o.Err}, icfg, stats
 }
 
 // follow runs the live pipeline and prints a report every Interval until
