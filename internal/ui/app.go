@@ -258,6 +258,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.finalScore()
 			sc := m.score
 			m.mode = modeScore
+			if m.dialog != nil && !m.dialog.busy {
+				m.dialog = nil // the drill is over: nothing left to block
+			}
 			return m, m.c.record(playbook.EventNote, fmt.Sprintf("drill %q over: %.0f %% of the attack stopped, %.2f %% of legitimate traffic cut",
 				sc.Scenario, sc.AttackStopped*100, sc.Collateral*100), "")
 		}
@@ -325,7 +328,10 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	case appliedMsg:
-		m.dialog, m.mode = nil, modeNormal
+		m.dialog = nil
+		if m.mode == modeDialog {
+			m.mode = modeNormal
+		}
 		if msg.err != nil {
 			m.status = "error: block not applied: " + sanitize.Text(msg.err.Error())
 			return m, listBlocks(m.cfg.Block)
