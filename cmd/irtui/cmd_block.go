@@ -72,6 +72,8 @@ type engineFlags struct {
 	crowdsecCreds string
 	fleetHosts    multiFlag
 	ssh           sshFlags
+	// sources are ssh:// log sources (watch): their hosts are fleet hosts.
+	sources []string
 }
 
 func (ef *engineFlags) register(fs *flag.FlagSet) {
@@ -153,12 +155,12 @@ func (ef *engineFlags) engine(ctx context.Context) (*block.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if lapiURL != "" || len(ef.fleetHosts) > 0 {
+	if lapiURL != "" || len(ef.fleetHosts) > 0 || len(ef.sources) > 0 {
 		sshArgs, err := ef.ssh.args()
 		if err != nil {
 			return nil, err
 		}
-		hosts, err := fleet.Resolve(ctx, fleet.Names(nil, lapiURL, ef.fleetHosts), sshArgs, nil)
+		hosts, err := fleet.Resolve(ctx, fleet.Names(ef.sources, lapiURL, ef.fleetHosts), sshArgs, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -12,9 +12,9 @@ import (
 
 	"github.com/irtui/irtui/internal/analyze"
 	"github.com/irtui/irtui/internal/drill"
-	"github.com/irtui/irtui/internal/logs"
 	"github.com/irtui/irtui/internal/logs/formats"
 	"github.com/irtui/irtui/internal/logs/ingest"
+	"github.com/irtui/irtui/internal/logs/remote"
 	"github.com/irtui/irtui/internal/playbook"
 	"github.com/irtui/irtui/internal/sanitize"
 	"github.com/irtui/irtui/internal/trace"
@@ -70,6 +70,8 @@ func runWatch(args []string) int {
 	logFormat := fs.String("log-format", "", "an Apache LogFormat or nginx log_format string; implies --format custom")
 	fromStart := fs.Bool("from-start", false, "read the files from their beginning, not only new lines")
 	since := fs.Duration("since", 0, "also read rotated copies, keeping this much history (e.g. 2h)")
+	var cmds multiFlag
+	fs.Var(&cmds, "cmd", "follow a command's output, e.g. 'journalctl -f -o short-iso -u postfix' (run without a shell; repeatable)")
 	poll := fs.Bool("poll", false, "poll files instead of inotify (NFS, some container mounts)")
 	config := fs.String("config", analyze.ConfigPath(), "analyzer thresholds (YAML)")
 	offline := fs.Bool("offline", false, "no network lookups: AS from --asn-db tables and the cache only")
@@ -126,12 +128,19 @@ func runWatch(args []string) int {
 	if ef.backend == "dry-run" {
 		mode = ui.ModeDryRun
 	}
-	fopt := logs.FileOptions{FromStart: *fromStart, Backfill: *since > 0, Poll: *poll}
-	if *since > 0 {
-		fopt.NotBefore = time.Now().Add(-*since)
+	icfg := ingest.Config{Format: *format, LogFormat: *logFormat, FromStart: *fromStart, Since: *since, Poll: *poll}
+	if icfg.SSHArgs, err = ef.ssh.args(); err != nil {
+		fmt.Fprintln(os.Stderr, "irtui watch:", err)
+		return 2
+	}
+	for _, f := range files {
+		if remote.IsURL(f) {
+			// the hosts logs come from are the operator's own: never block them
+			ef.sources = append(ef.sources, f)
+		}
 	}
 
-	if !*demo && scen == nil && len(files) == 0 {
+	if !*demo && scen == nil && len(files) == 0 && len(cmds) == 0 {
 		for _, p := range defaultLogs {
 			if f, err := os.Open(p); err == nil {
 				f.Close()
@@ -197,7 +206,7 @@ func runWatch(args []string) int {
 			return 1
 		}
 		files = []string{filepath.Join(gen.Dir, drill.AccessLog), filepath.Join(gen.Dir, drill.MailLog), filepath.Join(gen.Dir, drill.QueryLog)}
-		fopt = logs.FileOptions{FromStart: true, Poll: *poll}
+		icfg.FromStart, icfg.Since = true, 0
 		// a drill never touches the real firewall nor asks the network, and
 		// is judged with the same analyzer settings as on autopilot
 		ef.backend, ef.stateDir = "dry-run", filepath.Join(drillDir, "state")
@@ -253,19 +262,16 @@ func runWatch(args []string) int {
 		fmt.Fprintln(os.Stderr, "irtui: some of your playbooks were not loaded (check them with 'irtui playbook check'):\n"+sanitize.Text(err.Error()))
 	}
 
-	sources := make([]logs.Source, 0, len(files))
-	for _, f := range files {
-		if f == "-" {
-			sources = append(sources, logs.Stdin())
-			continue
-		}
-		sources = append(sources, logs.NewFileSource(f, fopt))
+	sources, err := ingest.Open(files, cmds, icfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "irtui:", sanitize.Text(err.Error()))
+		return 2
 	}
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ingestDone := make(chan error, 1)
 	go func() {
-		ingestDone <- ingest.Run(runCtx, sources, ingest.Config{Format: *format, LogFormat: *logFormat, Since: *since, Poll: *poll}, an)
+		ingestDone <- ingest.Run(runCtx, sources, icfg, an)
 	}()
 	if gen != nil {
 		go gen.Run(runCtx)

@@ -54,6 +54,8 @@ type Config struct {
 	Stats *Stats
 	// Formats replaces formats.All() (tests, or a build with fewer parsers).
 	Formats []logs.Format
+	// SSHArgs are extra ssh options for ssh:// sources (-F FILE, -o K=V).
+	SSHArgs []string
 }
 
 func (c *Config) formats() []logs.Format {

@@ -330,3 +330,24 @@ func TestRunCommandSourceError(t *testing.T) {
 		t.Errorf("errors %q", sink.errs)
 	}
 }
+
+func TestOpenNamesEveryKindOfSource(t *testing.T) {
+	srcs, err := Open([]string{"-", "ssh://deploy@web1:2222/var/log/nginx/access.log", "/var/log/mail.log"},
+		[]string{"journalctl -f -o short-iso -u postfix"}, Config{SSHArgs: []string{"-F", "/dev/null"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range srcs {
+		names = append(names, s.Name())
+	}
+	got := strings.Join(names, " | ")
+	for _, want := range []string{"-", "web1", "/var/log/mail.log", "journalctl"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("sources %q lack %q", got, want)
+		}
+	}
+	if _, err := Open([]string{"ssh://-oProxyCommand=x/etc/passwd"}, nil, Config{}); err == nil {
+		t.Fatal("an ssh host that looks like an option was accepted")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/irtui/irtui/internal/logs"
+	"github.com/irtui/irtui/internal/logs/remote"
 	"github.com/irtui/irtui/internal/logs/formats"
 )
 
@@ -221,7 +222,8 @@ func (c *consumer) flush() {
 }
 
 // Open turns what the operator named into sources: "-" is standard input,
-// anything else a file followed by name; each cmd is a command line run
+// ssh://[user@]host[:port]/path a file on another host followed over the
+// system's ssh (with cfg.SSHArgs), anything else a file followed by name; each cmd is a command line run
 // without a shell. FromStart and Since make file sources read their
 // rotated copies first (Since skips copies older than the cutoff).
 func Open(names, cmds []string, cfg Config) ([]logs.Source, error) {
@@ -234,6 +236,14 @@ func Open(names, cmds []string, cfg Config) ([]logs.Source, error) {
 			}
 			stdin = true
 			out = append(out, logs.Stdin())
+			continue
+		}
+		if remote.IsURL(n) {
+			s, err := remote.New(n, remote.Options{Args: cfg.SSHArgs, FromStart: cfg.FromStart})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, s)
 			continue
 		}
 		out = append(out, logs.NewFileSource(n, logs.FileOptions{
