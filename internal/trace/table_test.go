@@ -437,4 +437,3 @@ func TestPrefixesOf(t *testing.T) {
 		t.Fatalf("AS%d prefixes %v miss 1.0.0.1", a.ASN, ps)
 	}
 }
-

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/irtui/irtui/internal/logs"
-	"github.com/irtui/irtui/internal/logs/remote"
 	"github.com/irtui/irtui/internal/logs/formats"
+	"github.com/irtui/irtui/internal/logs/remote"
 )
 
 // Batching limits for live sources: a batch goes to the sink when it holds
