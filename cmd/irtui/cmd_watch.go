@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/irtui/irtui/internal/analyze"
+	"github.com/irtui/irtui/internal/block/crowdsec"
 	"github.com/irtui/irtui/internal/drill"
+	"github.com/irtui/irtui/internal/fleet"
 	"github.com/irtui/irtui/internal/logs/formats"
 	"github.com/irtui/irtui/internal/logs/ingest"
 	"github.com/irtui/irtui/internal/logs/remote"
@@ -276,10 +278,18 @@ func runWatch(args []string) int {
 	if gen != nil {
 		go gen.Run(runCtx)
 	}
+	// What the fleet's CrowdSec agents already detected shows beside
+	// irtui's own findings.
+	snapshot := an.Snapshot
+	if cs, ok := eng.Backend.(*crowdsec.Backend); ok {
+		feed := fleet.NewAlerts(cs.Client, 30*time.Second, 24*time.Hour)
+		go feed.Run(runCtx)
+		snapshot = func() *analyze.Snapshot { return feed.Merge(an.Snapshot()) }
+	}
 
 	res, err := ui.Run(runCtx, ui.Config{
 		Engines: ui.Engines{
-			Snapshot:  an.Snapshot,
+			Snapshot:  snapshot,
 			Impact:    an.Impact,
 			Block:     ui.BlockEngine(eng),
 			Trace:     ui.TraceEngine(runCtx, tracer),
