@@ -52,5 +52,8 @@ type Format struct {
 	Doc  string // one line for the README and --help
 	// Custom formats need Options.LogFormat and are never auto-detected.
 	NeedsLogFormat bool
-	New            func(Options) Parser
+	// ValidateLogFormat, for custom formats, says what is wrong with a
+	// --log-format string before any line is read.
+	ValidateLogFormat func(string) error
+	New               func(Options) Parser
 }

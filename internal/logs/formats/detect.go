@@ -83,16 +83,25 @@ func ResolveAmong(all []logs.Format, name, logFormat string) (f logs.Format, ok 
 		return strings.Join(ns, ", ")
 	}
 	if logFormat != "" {
+		var f logs.Format
+		ok := false
 		if name == "" {
-			for _, f := range all {
-				if f.NeedsLogFormat {
-					return f, true, nil
+			for _, c := range all {
+				if c.NeedsLogFormat {
+					f, ok = c, true
+					break
 				}
 			}
+		} else {
+			f, ok = byName(name)
 		}
-		f, ok := byName(name)
 		if !ok || !f.NeedsLogFormat {
 			return logs.Format{}, false, fmt.Errorf("--log-format goes with --format custom (or no --format), not %q", name)
+		}
+		if f.ValidateLogFormat != nil {
+			if err := f.ValidateLogFormat(logFormat); err != nil {
+				return logs.Format{}, false, fmt.Errorf("--log-format: %w", err)
+			}
 		}
 		return f, true, nil
 	}

@@ -119,3 +119,12 @@ func FuzzDetect(f *testing.F) {
 		}
 	})
 }
+
+func TestBadLogFormatIsRefusedUpFront(t *testing.T) {
+	if _, _, err := ResolveAmong(All(), "", "%h %Z"); err == nil || !strings.Contains(err.Error(), "--log-format") {
+		t.Fatalf("a bad --log-format was accepted: %v", err)
+	}
+	if f, ok, err := ResolveAmong(All(), "", `%h %l %u %t "%r" %>s %b`); err != nil || !ok || !f.NeedsLogFormat {
+		t.Fatalf("a good --log-format was refused: %v", err)
+	}
+}

@@ -63,11 +63,12 @@ func Formats() []logs.Format {
 			New:  func(o logs.Options) logs.Parser { return newAccess(NameCombined, modeCombined, o) },
 		},
 		{
-			Name:           NameCustom,
-			Kind:           logs.KindHTTP,
-			Doc:            "an Apache LogFormat or nginx log_format string given with --log-format",
-			NeedsLogFormat: true,
-			New:            func(o logs.Options) logs.Parser { return newCustom(o) },
+			Name:              NameCustom,
+			Kind:              logs.KindHTTP,
+			Doc:               "an Apache LogFormat or nginx log_format string given with --log-format",
+			NeedsLogFormat:    true,
+			ValidateLogFormat: ValidateLogFormat,
+			New:               func(o logs.Options) logs.Parser { return newCustom(o) },
 		},
 		{
 			Name: NameApacheError,
