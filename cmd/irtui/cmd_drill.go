@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/irtui/irtui/internal/analyze"
@@ -96,10 +97,16 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if !*autopilot {
-		// The console in DRILL mode is wired by the console's command; until
-		// then a drill without --autopilot has nothing to show it in.
-		fmt.Fprintf(stderr, "irtui drill %s: the interactive console for drills is not available in this build; run it on autopilot instead:\n  irtui drill %s --autopilot --speed 10\n", sc.Name, sc.Name)
-		return 1
+		// The console in DRILL mode: the same program as irtui watch.
+		if !isTerminal(os.Stdin) || !isTerminal(os.Stdout) {
+			fmt.Fprintf(stderr, "irtui drill %s: the drill console needs a terminal; without one, run it on autopilot:\n  irtui drill %s --autopilot --speed 10\n", sc.Name, sc.Name)
+			return 1
+		}
+		wargs := []string{"--drill", sc.Name, "--speed", strconv.FormatFloat(*speed, 'g', -1, 64)}
+		if *seed != 0 {
+			wargs = append(wargs, "--seed", strconv.FormatUint(*seed, 10))
+		}
+		return runWatch(wargs)
 	}
 	ctx, stop := signalContext()
 	defer stop()
