@@ -219,7 +219,7 @@ func diffElems(want *State, have *Installed, now time.Time, withExpiry bool) ele
 			switch {
 			case !ok:
 				d.add = append(d.add, k)
-			case withExpiry && !h.Expires.IsZero() && absDur(h.Expires.Sub(exp)) > expirySlack:
+			case withExpiry && !h.Expires.IsZero() && AbsDur(h.Expires.Sub(exp)) > expirySlack:
 				d.refresh = append(d.refresh, k)
 			}
 			_ = now
@@ -253,23 +253,26 @@ func sortKeys(l []ElemKey) {
 	})
 }
 
-func prefixLess(a, b netip.Prefix) bool {
+// PrefixLess orders prefixes by address, then by length: the order rules
+// text lists them in, so the same plan always renders the same text.
+func PrefixLess(a, b netip.Prefix) bool {
 	if c := a.Addr().Compare(b.Addr()); c != 0 {
 		return c < 0
 	}
 	return a.Bits() < b.Bits()
 }
 
-func absDur(d time.Duration) time.Duration {
+// AbsDur is the absolute value of d.
+func AbsDur(d time.Duration) time.Duration {
 	if d < 0 {
 		return -d
 	}
 	return d
 }
 
-// secondsLeft is the timeout to give a network so it expires at exp, at
+// SecondsLeft is the timeout to give a network so it expires at exp, at
 // least one second.
-func secondsLeft(exp, now time.Time) int64 {
+func SecondsLeft(exp, now time.Time) int64 {
 	s := int64((exp.Sub(now) + time.Second - 1) / time.Second)
 	if s < 1 {
 		s = 1

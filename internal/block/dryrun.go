@@ -44,7 +44,7 @@ func (d *DryRun) Prepare(want *State, have *Installed, now time.Time) (Batch, er
 	var sb strings.Builder
 	for _, k := range append(append([]ElemKey{}, df.add...), df.refresh...) {
 		rs := want.Rules[k.Rule]
-		fmt.Fprintf(&sb, "block %s: %s, for %ds\n", k.Prefix, rs.Rule, secondsLeft(rs.Elems[k.Prefix], now))
+		fmt.Fprintf(&sb, "block %s: %s, for %ds\n", k.Prefix, rs.Rule, SecondsLeft(rs.Elems[k.Prefix], now))
 	}
 	for _, k := range df.del {
 		fmt.Fprintf(&sb, "unblock %s (rule %s)\n", k.Prefix, k.Rule)

@@ -244,7 +244,7 @@ func (t *IPTables) Prepare(want *State, have *Installed, now time.Time) (Batch, 
 	adds := append(append([]ElemKey{}, d.add...), d.refresh...)
 	sortKeys(adds)
 	for _, k := range adds {
-		fmt.Fprintf(&sets, "add %s %s timeout %d -exist\n", ipsetName(k.Rule, family(k.Prefix)), k.Prefix, secondsLeft(want.Rules[k.Rule].Elems[k.Prefix], now))
+		fmt.Fprintf(&sets, "add %s %s timeout %d -exist\n", ipsetName(k.Rule, family(k.Prefix)), k.Prefix, SecondsLeft(want.Rules[k.Rule].Elems[k.Prefix], now))
 	}
 	if sets.Len() > 0 {
 		b.Steps = append(b.Steps, Step{Program: "ipset", Args: []string{"restore"}, Input: sets.String()})

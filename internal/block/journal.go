@@ -375,7 +375,7 @@ func wantState(blocks []*Block) *State {
 				nets = append(nets, p)
 			}
 		}
-		sort.Slice(nets, func(i, j int) bool { return prefixLess(nets[i], nets[j]) })
+		sort.Slice(nets, func(i, j int) bool { return PrefixLess(nets[i], nets[j]) })
 		var last netip.Prefix
 		for _, p := range nets {
 			if last.IsValid() && last.Bits() <= p.Bits() && last.Contains(p.Addr()) {

@@ -354,7 +354,7 @@ func writeElems(sb *strings.Builder, verb string, keys []ElemKey, want *State, n
 			sb.WriteString(elemString(keys[k].Prefix))
 			if want != nil {
 				sb.WriteString(" timeout ")
-				sb.WriteString(strconv.FormatInt(secondsLeft(want.Rules[keys[k].Rule].Elems[keys[k].Prefix], now), 10))
+				sb.WriteString(strconv.FormatInt(SecondsLeft(want.Rules[keys[k].Rule].Elems[keys[k].Prefix], now), 10))
 				sb.WriteString("s")
 			}
 			if k < j-1 {

@@ -135,7 +135,7 @@ func (s *CommandSource) Run(ctx context.Context, out chan<- Line) error {
 	// SIGTERM first so journalctl or ssh can clean up; SIGKILL if it lingers.
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 2 * time.Second
-	stderr := &tailBuffer{max: 4 << 10}
+	stderr := NewTailBuffer(4 << 10)
 	cmd.Stderr = stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -166,15 +166,18 @@ func (s *CommandSource) Run(ctx context.Context, out chan<- Line) error {
 	return nil
 }
 
-// tailBuffer keeps the last max bytes written to it: a chatty program's
-// standard error cannot grow memory without bound.
-type tailBuffer struct {
+// TailBuffer keeps the last max bytes written to it: a chatty program's
+// standard error (a command source's, ssh's) cannot grow memory without bound.
+type TailBuffer struct {
 	mu  sync.Mutex
 	max int
 	b   []byte
 }
 
-func (t *tailBuffer) Write(p []byte) (int, error) {
+// NewTailBuffer keeps the last max bytes.
+func NewTailBuffer(max int) *TailBuffer { return &TailBuffer{max: max} }
+
+func (t *TailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.b = append(t.b, p...)
@@ -184,7 +187,8 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *tailBuffer) String() string {
+// String returns what is kept.
+func (t *TailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.b)

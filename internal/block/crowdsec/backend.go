@@ -338,7 +338,7 @@ func (b *Backend) Prepare(want *block.State, have *block.Installed, now time.Tim
 		for p := range rs.Elems {
 			ps = append(ps, p)
 		}
-		sort.Slice(ps, func(i, j int) bool { return prefixLess(ps[i], ps[j]) })
+		sort.Slice(ps, func(i, j int) bool { return block.PrefixLess(ps[i], ps[j]) })
 		for _, p := range ps {
 			exp := rs.Elems[p]
 			k := block.ElemKey{Rule: id, Prefix: p}
@@ -346,13 +346,13 @@ func (b *Backend) Prepare(want *block.State, have *block.Installed, now time.Tim
 			rr := refs[k]
 			keep := -1
 			for i, r := range rr {
-				if absDur(r.until.Sub(exp)) <= expirySlack {
+				if block.AbsDur(r.until.Sub(exp)) <= expirySlack {
 					keep = i
 					break
 				}
 			}
 			if keep < 0 {
-				add = append(add, NewDecision{Prefix: p, Duration: time.Duration(secondsLeft(exp, now)) * time.Second, Scenario: scen})
+				add = append(add, NewDecision{Prefix: p, Duration: time.Duration(block.SecondsLeft(exp, now)) * time.Second, Scenario: scen})
 				if len(rr) > 0 {
 					batch.Summary.Refreshed++
 				} else {
@@ -374,7 +374,7 @@ func (b *Backend) Prepare(want *block.State, have *block.Installed, now time.Tim
 			gone = append(gone, k)
 		}
 	}
-	sort.Slice(gone, func(i, j int) bool { return prefixLess(gone[i].Prefix, gone[j].Prefix) })
+	sort.Slice(gone, func(i, j int) bool { return block.PrefixLess(gone[i].Prefix, gone[j].Prefix) })
 	for _, k := range gone {
 		for _, r := range refs[k] {
 			del = append(del, r.id)
@@ -430,28 +430,6 @@ func (b *Backend) Exec(ctx context.Context, batch block.Batch) error {
 		}
 	}
 	return nil
-}
-
-func prefixLess(a, b netip.Prefix) bool {
-	if c := a.Addr().Compare(b.Addr()); c != 0 {
-		return c < 0
-	}
-	return a.Bits() < b.Bits()
-}
-
-func absDur(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
-}
-
-func secondsLeft(exp, now time.Time) int64 {
-	s := int64((exp.Sub(now) + time.Second - 1) / time.Second)
-	if s < 1 {
-		s = 1
-	}
-	return s
 }
 
 // RangeNote warns, when targets hold networks, that Debian bookworm's

@@ -288,7 +288,7 @@ func (s *Source) session(ctx context.Context, out chan<- logs.Line) (delivered b
 	cmd := exec.CommandContext(ctx, s.opt.SSH, args...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.WaitDelay = 2 * time.Second
-	stderr := &tailBuffer{max: 4 << 10}
+	stderr := logs.NewTailBuffer(4 << 10)
 	cmd.Stderr = stderr
 	// Standard input stays open and silent: when the link goes, the
 	// remote watcher sees it close and stops the follower.
@@ -488,29 +488,6 @@ func (s *Source) lines(ctx context.Context, r *bufio.Reader, out chan<- logs.Lin
 	}
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if over := len(t.b) - t.max; over > 0 {
-		t.b = append(t.b[:0], t.b[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.b)
-}
-
 // Sample returns up to max lines from the end of the remote file, for
 // format detection before new lines arrive. It gives up after 10 s.
 func (s *Source) Sample(max int) []string {
@@ -584,7 +561,7 @@ func (s *Source) Probe(ctx context.Context) (ProbeResult, error) {
 	cmdline := "exec sh -c " + shQuote(probeScript) + " irtui " + shQuote(s.url.Path)
 	cmd := exec.CommandContext(ctx, s.opt.SSH, append(s.url.sshArgs(s.opt.Args), cmdline)...)
 	cmd.WaitDelay = time.Second
-	stderr := &tailBuffer{max: 4 << 10}
+	stderr := logs.NewTailBuffer(4 << 10)
 	cmd.Stderr = stderr
 	var stdout bytes.Buffer
 	cmd.Stdout = &limitWriter{w: &stdout, n: 4096}

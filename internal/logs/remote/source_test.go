@@ -374,7 +374,7 @@ func TestRemoteCommandQuoting(t *testing.T) {
 		cmd := exec.Command("sh", "-c", remoteCommand(path, "", "0"))
 		cmd.Dir = dir
 		stdin, _ := cmd.StdinPipe()
-		out := &tailBuffer{max: 1 << 16}
+		out := logs.NewTailBuffer(1 << 16)
 		cmd.Stdout = out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
