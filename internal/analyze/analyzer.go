@@ -33,7 +33,7 @@ type Analyzer struct {
 	hmu     sync.Mutex // guards what follows
 	health  map[string]*health
 	order   []string // sources in the order first seen
-	formats map[string]int64
+	formats map[string]*int64 // counters behind pointers: assigning to a map key would replace the key with the event's string
 	recent  []RecentLine
 	rpos    int
 	bad     []BadLine
@@ -78,7 +78,7 @@ func New(cfg Config) *Analyzer {
 		clk:     newClock(cfg.Windows[0], cfg.Windows[len(cfg.Windows)-1], cfg.BaselineHalfLife),
 		seed:    maphash.MakeSeed(),
 		health:  make(map[string]*health),
-		formats: make(map[string]int64),
+		formats: make(map[string]*int64),
 		found:   make(map[string]foundAt),
 	}
 	a.clk.cumulative = cfg.Cumulative
@@ -258,6 +258,11 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 	a.pool.Put(sc)
 }
 
+// CopiesStrings reports that the analyzer keeps no string of an event
+// beyond AddEvents or AddMalformed: keys, samples and recent lines are
+// copied (see ingest.StringCopier).
+func (a *Analyzer) CopiesStrings() bool { return true }
+
 // noteTimes advances the data clock.
 func (a *Analyzer) noteTimes(oldest, newest int64) {
 	for {
@@ -290,7 +295,7 @@ func (a *Analyzer) noteBatch(batch []logs.Event, pres []pre) {
 	defer a.hmu.Unlock()
 	var h *health
 	var fmtName string
-	var fmtRun int64
+	var fmtN *int64
 	for i := range batch {
 		ev := &batch[i]
 		if h == nil || h.name != ev.Source || h.host != ev.Host {
@@ -305,20 +310,14 @@ func (a *Analyzer) noteBatch(batch []logs.Event, pres []pre) {
 		}
 		h.newest = max(h.newest, pres[i].ns)
 		h.t.add(pres[i].fe, 1)
-		if ev.Format != fmtName {
-			if fmtRun > 0 {
-				a.formats[fmtName] += fmtRun
-			}
-			fmtName, fmtRun = ev.Format, 0
-			if _, ok := a.formats[fmtName]; !ok {
-				fmtName = strings.Clone(fmtName)
-				a.formats[fmtName] = 0
+		if fmtN == nil || ev.Format != fmtName {
+			fmtName = ev.Format
+			if fmtN = a.formats[fmtName]; fmtN == nil {
+				fmtN = new(int64)
+				a.formats[strings.Clone(fmtName)] = fmtN
 			}
 		}
-		fmtRun++
-	}
-	if fmtRun > 0 {
-		a.formats[fmtName] += fmtRun
+		*fmtN++
 	}
 	if cap(a.recent) == 0 {
 		return

@@ -565,7 +565,10 @@ func (a *Analyzer) health0(s *Snapshot, v *view) {
 	now := time.Now()
 	a.hmu.Lock()
 	defer a.hmu.Unlock()
-	s.Formats = maps.Clone(a.formats)
+	s.Formats = make(map[string]int64, len(a.formats))
+	for name, n := range a.formats {
+		s.Formats[name] = *n
+	}
 	for _, name := range a.order {
 		h := a.health[name]
 		sh := SourceHealth{Name: h.name, Host: h.host, Format: h.format, Lines: h.lines, Malformed: h.malformed, Err: h.err}

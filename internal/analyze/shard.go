@@ -228,7 +228,7 @@ func newShard(cfg *Config, nShards int) *shard {
 	cum := cfg.Cumulative
 	smp := cfg.Samples
 	s := &shard{
-		ips:      newTable[netip.Addr, ipX](per(cfg.MaxSources), 2*top, smp, cum, nil),
+		ips:      newTable[netip.Addr, ipX](per(cfg.MaxSources), 2*top, smp, cum, nil).hashed(addrHash, 1024),
 		pfx:      newTable[netip.Prefix, pfxX](per(cfg.MaxSources/2), 2*top, 0, cum, nil),
 		ases:     newTable[uint32, asX](per(cfg.MaxGroups), 2*top, 0, cum, nil),
 		pages:    newTable[string, pageX](per(cfg.MaxGroups), 2*top, 0, cum, cloneString),
@@ -305,7 +305,7 @@ func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 	var ipe *entry[netip.Addr, ipX]
 	if p.src.IsValid() {
 		var ipi int32
-		ipi, ipe = s.ips.get(p.src, ce)
+		ipi, ipe = s.ips.getH(p.src, p.srcH, ce)
 		fresh := ipe.total == 0
 		if r := a.resolver(); r != nil && ipe.x.asn == 0 && (ipe.total&(ipe.total-1) == 0 || ipe.total&1023 == 0) {
 			if n, _, _, ok := r.ASOf(p.src); ok && n != 0 {
@@ -646,7 +646,7 @@ func fingerprint(x *ipX) uint64 {
 
 // moveAS moves an address's counts from "AS unknown" to its AS once known.
 func (s *shard) moveAS(c *clock, ipe *entry[netip.Addr, ipX], asn uint32, ce int32) {
-	if i, ok := s.ases.idx[0]; ok {
+	if i := s.ases.lookup(0); i >= 0 {
 		from := s.ases.at(i)
 		from.r.merge(c, &ipe.r, -1)
 		from.total = max(from.total-ipe.total, 0)

@@ -18,7 +18,14 @@ import (
 // current entry threshold. A snapshot reads only that list, so its cost
 // does not grow with the number of keys tracked.
 type table[K comparable, X any] struct {
-	idx    map[K]int32
+	idx map[K]int32
+	// With hash set, the table is indexed by a 64-bit hash of the key
+	// instead (a pointer-free map with a fast path, and one hash per event
+	// when the caller already has it); keys whose hash collides with
+	// another key's live in over.
+	hash   func(K) uint64
+	hidx   map[uint64]int32
+	over   map[K]int32
 	chunks [][]entry[K, X]
 	n      int32
 	max    int32
@@ -70,11 +77,89 @@ func (t *table[K, X]) at(i int32) *entry[K, X] {
 	return &t.chunks[i>>chunkBits][i&(1<<chunkBits-1)]
 }
 
+// hashed makes the table index its keys by hash (see table.hash).
+func (t *table[K, X]) hashed(hash func(K) uint64, size int) *table[K, X] {
+	t.hash, t.idx = hash, nil
+	t.hidx = make(map[uint64]int32, size)
+	return t
+}
+
 // get returns the entry of k, creating it (and evicting another) if needed.
 func (t *table[K, X]) get(k K, nowC int32) (int32, *entry[K, X]) {
+	if t.hash != nil {
+		return t.getH(k, t.hash(k), nowC)
+	}
 	if i, ok := t.idx[k]; ok {
 		return i, t.at(i)
 	}
+	return t.insert(k, 0, nowC)
+}
+
+// lookup returns the index of k, or -1.
+func (t *table[K, X]) lookup(k K) int32 {
+	if t.hash == nil {
+		if i, ok := t.idx[k]; ok {
+			return i
+		}
+		return -1
+	}
+	if i, ok := t.hidx[t.hash(k)]; ok && t.at(i).key == k {
+		return i
+	}
+	if i, ok := t.over[k]; ok {
+		return i
+	}
+	return -1
+}
+
+// getH is get for a hashed table, with h = t.hash(k).
+func (t *table[K, X]) getH(k K, h uint64, nowC int32) (int32, *entry[K, X]) {
+	if i, ok := t.hidx[h]; ok {
+		if e := t.at(i); e.key == k {
+			return i, e
+		}
+	}
+	if t.over != nil {
+		if i, ok := t.over[k]; ok {
+			return i, t.at(i)
+		}
+	}
+	return t.insert(k, h, nowC)
+}
+
+// setIdx indexes entry i under key k (hash h when the table is hashed).
+func (t *table[K, X]) setIdx(k K, h uint64, i int32) {
+	if t.hash == nil {
+		t.idx[k] = i
+		return
+	}
+	if _, taken := t.hidx[h]; !taken {
+		t.hidx[h] = i
+		return
+	}
+	if t.over == nil {
+		t.over = make(map[K]int32)
+	}
+	t.over[k] = i
+}
+
+// unIdx removes entry i, holding key k, from the index.
+func (t *table[K, X]) unIdx(k K, i int32) {
+	if t.hash == nil {
+		delete(t.idx, k)
+		return
+	}
+	if h := t.hash(k); t.hidx[h] == i {
+		if _, ok := t.hidx[h]; ok {
+			delete(t.hidx, h)
+			return
+		}
+	}
+	delete(t.over, k)
+}
+
+// insert adds k, known to be absent.
+func (t *table[K, X]) insert(k K, h uint64, nowC int32) (int32, *entry[K, X]) {
 	if t.clone != nil {
 		k = t.clone(k)
 	}
@@ -90,7 +175,7 @@ func (t *table[K, X]) get(k K, nowC int32) (int32, *entry[K, X]) {
 		t.n++
 		e := t.at(i)
 		e.key = k
-		t.idx[k] = i
+		t.setIdx(k, h, i)
 		return i, e
 	}
 	i := t.victim(nowC)
@@ -101,11 +186,11 @@ func (t *table[K, X]) get(k K, nowC int32) (int32, *entry[K, X]) {
 	if e.hot {
 		t.unhot(i)
 	}
-	delete(t.idx, e.key)
+	t.unIdx(e.key, i)
 	score := t.score(e, nowC)
 	var zero X
 	*e = entry[K, X]{key: k, err: score, x: zero}
-	t.idx[k] = i
+	t.setIdx(k, h, i)
 	return i, e
 }
 

@@ -85,9 +85,16 @@ func (e *engine) release(c *chunk) {
 		b := c.buf
 		c.buf = nil
 		c.data = ""
+		if poisonReleased {
+			clear(b[:cap(b)])
+		}
 		e.pool.Put(&b)
 	}
 }
+
+// poisonReleased makes tests see at once any string still pointing into a
+// released buffer: the buffer is zeroed as it is released.
+var poisonReleased bool
 
 // run reads paths with readers goroutines (1 keeps chunks in order) and
 // calls work for every chunk in one of e.workers goroutines, each with its

@@ -1,0 +1,67 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/irtui/irtui/internal/logs"
+)
+
+// TestKeepsNoEventStrings backs CopiesStrings: every string of the events
+// points into one buffer that is overwritten after AddEvents returns, as
+// Backfill reuses its read buffers; nothing of it may show in a snapshot.
+func TestKeepsNoEventStrings(t *testing.T) {
+	buf := make([]byte, 0, 1<<16)
+	str := func(s string) string {
+		off := len(buf)
+		buf = append(buf, s...)
+		return unsafe.String(&buf[off], len(s))
+	}
+	cfg := DefaultConfig()
+	cfg.Recent = 50
+	a := New(cfg)
+	at := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+	var evs []logs.Event
+	for i := range 40 {
+		ip := netip.AddrFrom4([4]byte{203, 0, 113, byte(i)})
+		for j := range 12 {
+			evs = append(evs, logs.Event{Time: at.Add(time.Duration(i*12+j) * time.Second), Src: ip, Kind: logs.KindHTTP,
+				Format: str("combined"), Source: str("access.log"), Host: str("web1"), Line: str(fmt.Sprintf("line %d %d", i, j)),
+				HTTP: logs.HTTPFields{Method: str("GET"), Path: str(fmt.Sprintf("/img/%d.jpg", j%2)), Vhost: str("Shop.Example"),
+					Status: 200, Bytes: 1000, UA: str("BotAgent/1.0")}})
+		}
+		evs = append(evs, logs.Event{Time: at, Src: ip, Kind: logs.KindMail, Format: str("postfix"), Source: str("mail.log"),
+			Line: str("mail line"), Mail: logs.MailFields{Action: logs.ActReject, Reason: str("relay_denied"), From: str("spam@example.net")}})
+		evs = append(evs, logs.Event{Time: at, Src: ip, Kind: logs.KindDNS, Format: str("bind"), Source: str("query.log"),
+			Line: str("dns line"), DNS: logs.DNSFields{QName: str("Example.ORG."), QType: str("ANY"), Denied: true}})
+	}
+	a.AddEvents(evs)
+	a.AddMalformed(str("access.log"), 7, str("no timestamp"), str("garbage line"))
+	for i := range buf {
+		buf[i] = 'X'
+	}
+	s := a.Snapshot()
+	if dump := fmt.Sprintf("%+v", *s); strings.Contains(dump, "XXX") {
+		i := strings.Index(dump, "XXX")
+		t.Fatalf("the snapshot holds event memory: …%s…", dump[max(0, i-200):min(len(dump), i+50)])
+	}
+	if len(s.Pages) == 0 || s.Pages[0].Vhost != "shop.example" || !strings.HasPrefix(s.Pages[0].Path, "/img/") {
+		t.Errorf("pages = %+v", s.Pages)
+	}
+	if len(s.Clusters) == 0 || s.Clusters[0].UA != "BotAgent/1.0" {
+		t.Errorf("clusters = %+v", s.Clusters)
+	}
+	if len(s.MailSenders) == 0 || s.MailSenders[0].Key != "spam@example.net" {
+		t.Errorf("mail senders = %+v", s.MailSenders)
+	}
+	if len(s.DNSNames) == 0 || s.DNSNames[0].Key != "example.org" {
+		t.Errorf("DNS names = %+v", s.DNSNames)
+	}
+	if len(s.Recent) == 0 || len(s.Bad) != 1 || s.Bad[0].Line != "garbage line" {
+		t.Errorf("recent %d, bad %+v", len(s.Recent), s.Bad)
+	}
+}
