@@ -32,7 +32,7 @@ type Analyzer struct {
 
 	hmu     sync.Mutex // guards what follows
 	health  map[string]*health
-	order   []string // sources in the order first seen
+	order   []string          // sources in the order first seen
 	formats map[string]*int64 // counters behind pointers: assigning to a map key would replace the key with the event's string
 	recent  []RecentLine
 	rpos    int
