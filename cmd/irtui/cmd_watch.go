@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/irtui/irtui/internal/analyze"
+	"github.com/irtui/irtui/internal/block"
 	"github.com/irtui/irtui/internal/block/crowdsec"
 	"github.com/irtui/irtui/internal/drill"
 	"github.com/irtui/irtui/internal/fleet"
@@ -168,14 +169,6 @@ func runWatch(args []string) int {
 		}
 	}
 
-	tcfg := trace.Config{Offline: *offline, ASNDB: asnDB}
-	acfg, err := analyze.LoadConfig(*config)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "irtui:", sanitize.Text(err.Error()))
-		return 2
-	}
-	var gen *drill.Generator
-	var drillDir string
 	if *demo && scen == nil {
 		all, err := drill.Scenarios()
 		if err != nil || len(all) == 0 {
@@ -184,66 +177,40 @@ func runWatch(args []string) int {
 		}
 		scen = all[0]
 	}
-	if scen != nil {
-		mode = ui.ModeDrill
-		drillDir, err = os.MkdirTemp("", "irtui-drill-"+scen.Name+"-")
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "irtui drill: cannot create a temporary directory:", err, "(set TMPDIR to a writable place)")
-			return 1
-		}
-		defer os.RemoveAll(drillDir)
-		s := *seed
-		if s == 0 {
-			s = uint64(time.Now().UnixNano())
-		}
-		gen = drill.NewGenerator(scen, filepath.Join(drillDir, "logs"), *speed, s)
-		if err := gen.Prepare(time.Now()); err != nil {
-			fmt.Fprintln(os.Stderr, "irtui drill:", err)
-			return 1
-		}
-		// the history goes in first, so the console opens with a baseline
-		// and detects the formats from real lines
-		if err := gen.WriteHistory(); err != nil {
-			fmt.Fprintln(os.Stderr, "irtui drill:", err)
-			return 1
-		}
-		files = []string{filepath.Join(gen.Dir, drill.AccessLog), filepath.Join(gen.Dir, drill.MailLog), filepath.Join(gen.Dir, drill.QueryLog)}
-		icfg.FromStart, icfg.Since = true, 0
-		// a drill never touches the real firewall nor asks the network, and
-		// is judged with the same analyzer settings as on autopilot
-		ef.backend, ef.stateDir = "dry-run", filepath.Join(drillDir, "state")
-		tcfg = trace.Config{Offline: true, NoDiskCache: true, ASNDB: []string{filepath.Join(gen.Dir, drill.ASTable)}}
-		acfg = analyze.DefaultConfig()
-		acfg.Top = 1000
-		acfg.OwnNetworks = append(acfg.OwnNetworks, scen.OwnNetworks...)
-	}
-	an := analyze.New(acfg)
-	tracer, err := trace.Open(tcfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "irtui:", sanitize.Text(err.Error()), "(check --asn-db)")
-		return 2
-	}
-	defer tracer.Close()
-	an.SetASResolver(tracer)
-
-	eng, err := ef.engine(ctx)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "irtui: the block engine is not available:", sanitize.Text(err.Error()),
-			"(run with sudo for the firewall, or use --dry-run)")
-		return 1
-	}
-	stateDir := ef.stateDir
-	if stateDir == "" {
-		stateDir = playbook.StateDir()
-	}
-	reportPath := *report
-	if reportPath == "" {
-		reportPath = filepath.Join(stateDir, "abuse-report.md")
-	}
-	abuse := &ui.AbuseReport{Path: reportPath, Snapshot: an.Snapshot, Contacts: tracer}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		an       *analyze.Analyzer
+		tracer   *trace.Tracer
+		eng      *block.Engine
+		stateDir string
+		sess     *drill.Session
+	)
+	abuse := &ui.AbuseReport{Path: *report}
 	userPlaybooks := playbook.ConfigDir()
-	var drillLink ui.Drill
-	if gen != nil {
+	if scen != nil {
+		// A drill is a drill.Session: it writes the logs, follows them into
+		// its analyzer (the operator's thresholds are not read, so the score
+		// compares with autopilot's), resolves ASes from the scenario's own
+		// table, detects the attack, and its dry-run engine hands whatever
+		// the firewall holds to the generator. The real firewall, the
+		// network and the operator's state directory are never touched.
+		mode = ui.ModeDrill
+		sess, err = drill.NewSession(scen, drill.Options{Speed: *speed, Seed: *seed, FindingsByCaller: true})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "irtui drill:", sanitize.Text(err.Error()))
+			return 1
+		}
+		defer sess.Close()
+		// the history goes in first, so the console opens on a baseline
+		if err := sess.Start(runCtx); err != nil {
+			fmt.Fprintln(os.Stderr, "irtui drill:", sanitize.Text(err.Error()))
+			return 1
+		}
+		an, tracer, eng, stateDir = sess.Analyzer, sess.Tracer, sess.Engine, sess.StateDir
+		if abuse.Path == "" {
+			abuse.Path = sess.ReportPath(trace.ReportMarkdown)
+		}
 		// the drill's reports name the scenario's own abuse contacts, and
 		// its playbooks are the shipped ones, as on autopilot
 		abuse.Contacts = trace.ContactsFunc(func(asn uint32, _ netip.Addr) []string {
@@ -253,8 +220,34 @@ func runWatch(args []string) int {
 			return nil
 		})
 		userPlaybooks = ""
-		drillLink = ui.NewGeneratorDrill(gen)
+	} else {
+		acfg, err := analyze.LoadConfig(*config)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "irtui:", sanitize.Text(err.Error()))
+			return 2
+		}
+		an = analyze.New(acfg)
+		tracer, err = trace.Open(trace.Config{Offline: *offline, ASNDB: asnDB})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "irtui:", sanitize.Text(err.Error()), "(check --asn-db)")
+			return 2
+		}
+		defer tracer.Close()
+		an.SetASResolver(tracer)
+		if eng, err = ef.engine(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "irtui: the block engine is not available:", sanitize.Text(err.Error()),
+				"(run with sudo for the firewall, or use --dry-run)")
+			return 1
+		}
+		if stateDir = ef.stateDir; stateDir == "" {
+			stateDir = playbook.StateDir()
+		}
+		if abuse.Path == "" {
+			abuse.Path = filepath.Join(stateDir, "abuse-report.md")
+		}
+		abuse.Contacts = tracer
 	}
+	abuse.Snapshot = an.Snapshot
 	lib, err := playbook.Load(playbooks.FS, userPlaybooks)
 	if lib == nil {
 		fmt.Fprintln(os.Stderr, "irtui: the playbooks did not load:", sanitize.Text(err.Error()))
@@ -264,19 +257,22 @@ func runWatch(args []string) int {
 		fmt.Fprintln(os.Stderr, "irtui: some of your playbooks were not loaded (check them with 'irtui playbook check'):\n"+sanitize.Text(err.Error()))
 	}
 
-	sources, err := ingest.Open(files, cmds, icfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "irtui:", sanitize.Text(err.Error()))
-		return 2
-	}
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	timeline := &playbook.Timeline{Path: filepath.Join(stateDir, "timeline.jsonl")}
+	var drillLink ui.Drill
 	ingestDone := make(chan error, 1)
-	go func() {
-		ingestDone <- ingest.Run(runCtx, sources, icfg, an)
-	}()
-	if gen != nil {
-		go gen.Run(runCtx)
+	if sess != nil {
+		// the session follows its own logs
+		timeline, drillLink = sess.Timeline, ui.SessionDrill(sess)
+		ingestDone <- nil
+	} else {
+		sources, err := ingest.Open(files, cmds, icfg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "irtui:", sanitize.Text(err.Error()))
+			return 2
+		}
+		go func() {
+			ingestDone <- ingest.Run(runCtx, sources, icfg, an)
+		}()
 	}
 	// What the fleet's CrowdSec agents already detected shows beside
 	// irtui's own findings.
@@ -296,7 +292,7 @@ func runWatch(args []string) int {
 			Report:    abuse,
 			Playbooks: lib,
 			Runs:      &playbook.Store{Dir: filepath.Join(stateDir, "runs")},
-			Timeline:  &playbook.Timeline{Path: filepath.Join(stateDir, "timeline.jsonl")},
+			Timeline:  timeline,
 			StateDir:  stateDir,
 			Drill:     drillLink,
 		},

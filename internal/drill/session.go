@@ -50,6 +50,10 @@ type Options struct {
 	// NoIngest leaves following the logs to the caller (a console that runs
 	// its own pipeline): it must then call Observe with its snapshots.
 	NoIngest bool
+	// FindingsByCaller leaves the findings out of Observe's timeline
+	// entries: a console that records them itself (with their targets)
+	// shares the timeline, and each finding belongs there once.
+	FindingsByCaller bool
 	// Poll is the wall time between two looks at the analyzer; 50 ms when zero.
 	Poll time.Duration
 	// Think is the data time the autopilot takes, after the attack is
@@ -308,7 +312,9 @@ func (s *Session) Observe(snap *analyze.Snapshot) {
 		f := &snap.Findings[i]
 		if !s.seen[f.ID] {
 			s.seen[f.ID] = true
-			s.Timeline.AppendAt(now, playbook.EventFinding, f.Summary, f.Kind)
+			if !s.Opts.FindingsByCaller {
+				s.Timeline.AppendAt(now, playbook.EventFinding, f.Summary, f.Kind)
+			}
 		}
 		if s.detected.IsZero() && slices.Contains(s.Scenario.Expect, f.Kind) && !now.Before(s.Generator.AttackStart()) {
 			s.detected = now

@@ -86,9 +86,8 @@ type Model struct {
 	quit    bool
 	// seen holds the IDs of the findings already in the timeline.
 	seen map[string]bool
-	// drill mode: when the attack was first detected (data clock), the
-	// score once the drill is over, and whether the complaint is being fetched.
-	detected   time.Time
+	// drill mode: the score once the drill is over, and whether the
+	// complaint is being fetched.
 	score      *drill.Score
 	fetching   bool
 	complaintY int
@@ -145,7 +144,7 @@ func (m *Model) finalScore() {
 	if r := m.playbook().run; r != nil {
 		done, skipped = r.Counts()
 	}
-	sc := m.cfg.Drill.Score(m.detected, done, skipped)
+	sc := m.cfg.Drill.Score(done, skipped)
 	m.score = &sc
 }
 
@@ -530,14 +529,10 @@ func (m *Model) unblock(u unblockMsg) tea.Cmd {
 	if b == nil {
 		return nil
 	}
-	d := m.cfg.Drill
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 		defer cancel()
 		err := b.Unblock(ctx, u.id)
-		if err == nil && d != nil {
-			d.Unblocked(u.targets)
-		}
 		return unblockDone{what: u.target, n: 1, detail: prefixList(u.targets), err: err}
 	}
 }
@@ -548,7 +543,6 @@ func (m *Model) askUnblockAll() {
 		return
 	}
 	m.mode = modeConfirm
-	d := m.cfg.Drill
 	m.confirm = &confirm{
 		question: "Remove all " + strconv.Itoa(len(m.c.blocks)) + " active blocks? (y/n)",
 		yes: func() tea.Cmd {
@@ -556,9 +550,6 @@ func (m *Model) askUnblockAll() {
 				ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 				defer cancel()
 				n, err := b.UnblockAll(ctx)
-				if err == nil && d != nil {
-					d.UnblockedAll()
-				}
 				return unblockDone{what: "all (" + strconv.Itoa(n) + " blocks)", n: n, err: err}
 			}
 		},

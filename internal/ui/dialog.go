@@ -178,19 +178,14 @@ func (d *blockDialog) update(k tea.KeyPressMsg) (cmd tea.Cmd, done bool) {
 			return nil, false
 		}
 		d.busy = true
-		b, plan, label, tag, dr := d.c.eng.Block, *d.plan, d.sel.label, d.tag, d.c.eng.Drill
+		b, plan, label, tag := d.c.eng.Block, *d.plan, d.sel.label, d.tag
 		n := len(plan.Request.Targets) - len(plan.Refused)
-		wall := d.c.wall
 		return func() tea.Msg {
 			ctx, cancel := context.WithTimeout(context.Background(), engineTimeout)
 			defer cancel()
 			err := b.Apply(ctx, plan)
 			req := plan.Request
 			req.Targets = appliedTargets(plan)
-			if err == nil && dr != nil {
-				// the drill's generator stops what the firewall would stop
-				dr.Blocked(req, wall())
-			}
 			return appliedMsg{label: label, n: n, req: req, tag: tag, err: err}
 		}, false
 	}

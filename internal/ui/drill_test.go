@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"net/netip"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,54 +11,62 @@ import (
 
 	"github.com/irtui/irtui/internal/analyze"
 	"github.com/irtui/irtui/internal/drill"
-	"github.com/irtui/irtui/internal/playbook"
 )
 
-// drillConsole starts a real generator for scenario name at speed and a
-// console on fake engines wired to it; the snapshot carries one finding
-// of the scenario's expected kind naming every attacker.
-func drillConsole(t *testing.T, name string, speed float64) (*Model, *drill.Generator, *fakes, Config) {
+// drillConsole starts a real drill session for scenario name at speed
+// and a console wired to it as irtui wires it: the session's engine for
+// blocks, its timeline, its score. The session follows no logs (the test
+// plays the pipeline's part with Observe); the console's snapshot carries
+// one finding of the scenario's expected kind naming every attacker.
+func drillConsole(t *testing.T, name string, speed float64) (*Model, *drill.Session, *analyze.Snapshot, Config) {
 	t.Helper()
 	sc, err := drill.Find(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	gen := drill.NewGenerator(sc, filepath.Join(dir, "logs"), speed, 42)
+	sess, err := drill.NewSession(sc, drill.Options{Speed: speed, Seed: 42, TempDir: t.TempDir(), NoIngest: true, FindingsByCaller: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sess.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := sess.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var targets []netip.Prefix
-	for _, a := range gen.Attackers() {
+	for _, a := range sess.Generator.Attackers() {
 		targets = append(targets, netip.PrefixFrom(a, a.BitLen()))
 	}
 	snap := fakeSnapshot()
+	snap.Newest = time.Time{} // the data clock is the generator's
 	snap.Findings = []analyze.Finding{{ID: "d1", Kind: sc.Expect[0], Severity: analyze.SevCritical, Summary: "the drill's attack",
 		Targets: targets, First: t0}}
-	cfg, f := testConfig(ModeDrill)
+	cfg, _ := testConfig(ModeDrill)
 	cfg.Snapshot = func() *analyze.Snapshot { return snap }
 	cfg.Now = time.Now
-	cfg.Drill = NewGeneratorDrill(gen)
-	cfg.Timeline = &playbook.Timeline{Path: filepath.Join(dir, "timeline.jsonl")}
-	if err := gen.Prepare(time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); gen.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	cfg.Block = BlockEngine(sess.Engine)
+	cfg.Drill = SessionDrill(sess)
+	cfg.Timeline = sess.Timeline
 	m := New(cfg)
 	drive(t, m, tea.WindowSizeMsg{Width: 80, Height: 24}, snapMsg{snap}, blocksMsg{})
-	return m, gen, f, cfg
+	return m, sess, snap, cfg
 }
 
 // TestDrillConsoleBlockReachesGenerator: a block confirmed in the dialog
-// is handed to the generator, which stops the attack's traffic; the
-// detection, the score screen and the timeline (on the data clock) follow.
+// goes through the session's engine to the generator, which stops the
+// attack's traffic; the session's detection, the score screen and the
+// timeline (on the data clock) follow.
 func TestDrillConsoleBlockReachesGenerator(t *testing.T) {
-	m, gen, f, cfg := drillConsole(t, "accidental-dos", 50)
+	m, sess, snap, cfg := drillConsole(t, "accidental-dos", 50)
+	gen := sess.Generator
 	keys(t, m, "b")
 	mustContain(t, m, "[DRILL]", "Rules (DRILL: recorded, the real firewall is not touched)")
 	keys(t, m, "enter")
-	if len(f.block.blocks) == 0 {
-		t.Fatal("nothing applied")
+	if l, err := sess.Engine.List(context.Background()); err != nil || len(l) != 1 {
+		t.Fatalf("engine holds %d blocks (%v), want the dialog's one", len(l), err)
 	}
 	uniq := map[netip.Addr]bool{}
 	for _, a := range gen.Attackers() {
@@ -72,8 +79,9 @@ func TestDrillConsoleBlockReachesGenerator(t *testing.T) {
 	for gen.Now().Before(gen.AttackStart()) {
 		time.Sleep(10 * time.Millisecond)
 	}
+	sess.Observe(snap)
 	drive(t, m, snapMsg{cfg.Snapshot()})
-	if m.detected.IsZero() {
+	if sess.Detected().IsZero() {
 		t.Fatal("the expected finding after the attack's start was not taken as the detection")
 	}
 	<-gen.Done()
@@ -94,36 +102,54 @@ func TestDrillConsoleBlockReachesGenerator(t *testing.T) {
 		t.Fatal("q on the score did not quit")
 	}
 	es, _ := cfg.Timeline.Entries()
-	var kinds []string
+	kinds := map[string]int{}
 	for _, e := range es {
-		kinds = append(kinds, e.Kind)
+		kinds[e.Kind]++
 	}
 	// stamped on the drill's data clock (which ran 50 times faster than
 	// the wall clock), not the wall clock
 	if last := es[len(es)-1]; !strings.Contains(last.Summary, "over") || last.Time.Before(gen.AttackStart()) || time.Now().After(gen.AttackStart()) {
 		t.Fatalf("last entry %+v: want the drill's end on its data clock (attack start %v, wall now %v)", last, gen.AttackStart(), time.Now())
 	}
-	if got := strings.Join(kinds, " "); !strings.Contains(got, "finding") || !strings.Contains(got, "block") || !strings.Contains(got, "note") {
-		t.Fatalf("timeline kinds %q", got)
+	// the finding once (the console's entry, not the session's too)
+	if kinds["finding"] != 1 || kinds["block"] == 0 || kinds["note"] == 0 {
+		t.Fatalf("timeline kinds %v", kinds)
 	}
 }
 
 // TestDrillConsoleUnblockLifts: an undo on the Blocks screen lifts the
-// block in the generator too; unblock-all lifts every one.
+// block in the generator too (the session's engine hands the firewall's
+// new state over); unblock-all lifts every one.
 func TestDrillConsoleUnblockLifts(t *testing.T) {
-	m, gen, f, _ := drillConsole(t, "accidental-dos", 1)
+	m, sess, _, cfg := drillConsole(t, "accidental-dos", 1)
+	gen := sess.Generator
 	keys(t, m, "b", "enter")
-	n := len(gen.Blocks())
-	if n == 0 {
+	if len(gen.Blocks()) == 0 {
 		t.Fatal("no block reached the generator")
 	}
 	keys(t, m, "6", "u")
-	if got := len(gen.Blocks()); got != n-1 {
-		t.Fatalf("after one undo the generator has %d blocks, want %d", got, n-1)
+	if got := len(gen.Blocks()); got != 0 {
+		t.Fatalf("after the undo the generator has %d blocks, want none", got)
 	}
-	keys(t, m, "U", "y")
-	if got := len(gen.Blocks()); got != 0 || len(f.block.blocks) != 0 {
-		t.Fatalf("after unblock-all: generator %d, engine %d", got, len(f.block.blocks))
+	keys(t, m, "1", "b", "enter")
+	// a second block, as a playbook step would apply it
+	a := gen.Attackers()[0]
+	p, err := cfg.Block.Plan(context.Background(), BlockRequest{Targets: []netip.Prefix{netip.PrefixFrom(a, a.BitLen())},
+		Ports: []string{"tcp/25"}, Action: ActionRateLimit, Rate: "1/second", Reason: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Block.Apply(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	n := len(gen.Blocks())
+	if l, _ := sess.Engine.List(context.Background()); len(l) != 2 || n < 2 {
+		t.Fatalf("engine %d blocks, generator %d: want two and their targets", len(l), n)
+	}
+	drive(t, m, snapMsg{cfg.Snapshot()})
+	keys(t, m, "6", "U", "y")
+	if l, _ := sess.Engine.List(context.Background()); len(gen.Blocks()) != 0 || len(l) != 0 {
+		t.Fatalf("after unblock-all: generator %d, engine %d", len(gen.Blocks()), len(l))
 	}
 }
 
@@ -131,7 +157,8 @@ func TestDrillConsoleUnblockLifts(t *testing.T) {
 // as a banner once it arrived and c reads it; q ends the drill on its
 // score rather than leaving at once.
 func TestDrillConsoleComplaintAndQuit(t *testing.T) {
-	m, gen, _, _ := drillConsole(t, "relay-abused", 100)
+	m, sess, _, _ := drillConsole(t, "relay-abused", 100)
+	gen := sess.Generator
 	<-gen.Done()
 	drive(t, m, tickMsg{})
 	mustContain(t, m, "An abuse complaint arrived — press c to read it")
@@ -151,19 +178,30 @@ func TestDrillConsoleComplaintAndQuit(t *testing.T) {
 	}
 }
 
-// TestGeneratorBlocksRate: a playbook's rate-limit becomes the
-// generator's per-source allowance, the dialog's own a human pace.
-func TestGeneratorBlocksRate(t *testing.T) {
-	at := t0
-	bs := GeneratorBlocks(BlockRequest{Targets: []netip.Prefix{pfx("203.0.113.7/24")}, Ports: []string{"tcp/443"}, Action: ActionRateLimit, Rate: "10/second"}, at)
-	if len(bs) != 1 || bs[0].Prefix != pfx("203.0.113.0/24") || bs[0].PerSecond != 10 || bs[0].Burst < 1 || bs[0].Ports[0] != "tcp/443" || !bs[0].At.Equal(at) {
-		t.Fatalf("%+v", bs)
+// TestSessionBlocksRate: a playbook's rate-limit reaches the generator as
+// its per-source allowance, the dialog's own as a human pace.
+func TestSessionBlocksRate(t *testing.T) {
+	_, sess, _, cfg := drillConsole(t, "smtp-auth-bruteforce", 1)
+	apply := func(r BlockRequest) {
+		t.Helper()
+		p, err := cfg.Block.Plan(context.Background(), r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Block.Apply(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
 	}
-	bs = GeneratorBlocks(BlockRequest{Targets: []netip.Prefix{pfx("198.51.100.1/32")}, Action: ActionRateLimit}, at)
-	if bs[0].PerSecond != 10.0/60 || bs[0].Burst != 5 {
-		t.Fatalf("dialog rate-limit: %+v", bs[0])
+	apply(BlockRequest{Targets: []netip.Prefix{pfx("203.0.113.0/24")}, Ports: []string{"tcp/443"}, Action: ActionRateLimit, Rate: "10/second", TTL: time.Hour})
+	apply(BlockRequest{Targets: []netip.Prefix{pfx("198.51.100.1/32")}, Action: ActionRateLimit, TTL: time.Hour})
+	got := map[netip.Prefix]drill.Block{}
+	for _, b := range sess.Generator.Blocks() {
+		got[b.Prefix] = b
 	}
-	if bs := GeneratorBlocks(BlockRequest{Targets: []netip.Prefix{pfx("198.51.100.1/32")}, Action: "bogus"}, at); bs != nil {
-		t.Fatalf("a bad action became %+v", bs)
+	if b := got[pfx("203.0.113.0/24")]; b.PerSecond != 10 || b.Burst < 1 || len(b.Ports) != 1 || b.Ports[0] != "tcp/443" || b.At.IsZero() {
+		t.Fatalf("playbook rate-limit: %+v", b)
+	}
+	if b := got[pfx("198.51.100.1/32")]; b.PerSecond != 10.0/60 || b.Burst != 5 {
+		t.Fatalf("dialog rate-limit: %+v", b)
 	}
 }

@@ -18,8 +18,8 @@ import (
 const maxSeenFindings = 10000
 
 // onSnapshot does what every new snapshot asks for whatever screen is in
-// front: the playbook suggestions, new findings into the timeline, a
-// drill's detection, and the current playbook step's live evaluation.
+// front: the playbook suggestions, new findings into the timeline
+// and the current playbook step's live evaluation.
 func (m *Model) onSnapshot() tea.Cmd {
 	s := m.c.snap
 	var cmds []tea.Cmd
@@ -34,16 +34,6 @@ func (m *Model) onSnapshot() tea.Cmd {
 				detail += ": " + prefixList(f.Targets)
 			}
 			cmds = append(cmds, m.c.record(playbook.EventFinding, f.Summary, detail))
-		}
-	}
-	if d := m.cfg.Drill; d != nil && m.detected.IsZero() {
-		if now := d.Clock(m.cfg.Now()); !now.Before(d.AttackStart()) {
-			for _, f := range s.Findings {
-				if slices.Contains(d.Expect(), f.Kind) {
-					m.detected = now
-					break
-				}
-			}
 		}
 	}
 	cmds = append(cmds, m.playbook().onSnapshot())

@@ -128,37 +128,25 @@ type ReportPath interface {
 	ReportPath() string
 }
 
-// Drill is a running drill as the console sees it: the generator that
-// writes the scenario's logs obeys the blocks the console applies, an abuse
-// complaint may arrive, and at the end there is a score. Every method is
+// Drill is a running drill as the console sees it. Its block engine (the
+// console's Block) hands whatever the firewall holds to the generator, and
+// the drill itself notices the detection, so the console only shows the
+// drill's clock, its complaint and, at the end, its score. Every method is
 // quick (a lock at most) except Complaint, which reads a file and is only
 // called inside commands.
 type Drill interface {
 	// Name is the scenario's name.
 	Name() string
-	// Expect lists the finding kinds that name the attack: the first one
-	// seen after the attack started is the detection.
-	Expect() []string
 	// Clock maps a wall time to the drill's data clock.
 	Clock(wall time.Time) time.Time
-	// AttackStart is when the attack starts on the data clock.
-	AttackStart() time.Time
-	// Blocked hands a block the console applied to the generator, which
-	// then stops the traffic the rule would stop.
-	Blocked(req BlockRequest, wall time.Time)
-	// Unblocked lifts the blocks on targets; UnblockedAll lifts every one.
-	Unblocked(targets []netip.Prefix)
-	UnblockedAll()
 	// Complaint returns the abuse complaint once it has arrived ("" before).
 	Complaint() (string, error)
 	// Values are what the self-audit would measure on the drill's server.
 	Values() map[string]float64
 	// Done is closed when the scenario's duration has been played.
 	Done() <-chan struct{}
-	// Score computes the score: detected is the data time of the first
-	// finding naming the attack (zero if none), done and skipped are the
-	// playbook steps.
-	Score(detected time.Time, done, skipped int) drill.Score
+	// Score computes the score with the playbook steps done and skipped.
+	Score(done, skipped int) drill.Score
 }
 
 // Engines is everything the console talks to. Snapshot is required; a nil

@@ -264,59 +264,23 @@ func (r *AbuseReport) Rows() int {
 	return len(r.rows)
 }
 
-// GeneratorDrill connects the console to a drill's generator: blocks the
-// console applies (from the dialog or a playbook step) are handed to the
-// generator, which stops the traffic they would stop, and undos lift them.
-type GeneratorDrill struct {
-	Gen *drill.Generator
-	// ComplaintPath is the file the abuse complaint arrives in.
-	ComplaintPath string
+// SessionDrill is the console's view of a drill session. Blocks reach the
+// generator through the session's engine (the console's Block must be
+// BlockEngine(s.Engine)), and the session notices the detection itself,
+// whether it follows the logs or the caller hands it snapshots.
+func SessionDrill(s *drill.Session) Drill { return sessionDrill{s} }
 
-	mu      sync.Mutex
-	blocked []netip.Prefix
-}
+type sessionDrill struct{ s *drill.Session }
 
-// NewGeneratorDrill wires g; its complaint arrives in g.Dir.
-func NewGeneratorDrill(g *drill.Generator) *GeneratorDrill {
-	return &GeneratorDrill{Gen: g, ComplaintPath: filepath.Join(g.Dir, drill.Complaint)}
-}
+func (d sessionDrill) Name() string                   { return d.s.Scenario.Name }
+func (d sessionDrill) Clock(wall time.Time) time.Time { return d.s.Generator.Clock(wall) }
+func (d sessionDrill) Values() map[string]float64     { return d.s.Scenario.Audit }
+func (d sessionDrill) Done() <-chan struct{}          { return d.s.Generator.Done() }
 
-func (d *GeneratorDrill) Name() string                     { return d.Gen.S.Name }
-func (d *GeneratorDrill) Expect() []string                 { return d.Gen.S.Expect }
-func (d *GeneratorDrill) Clock(wall time.Time) time.Time   { return d.Gen.Clock(wall) }
-func (d *GeneratorDrill) AttackStart() time.Time           { return d.Gen.AttackStart() }
-func (d *GeneratorDrill) Values() map[string]float64       { return d.Gen.S.Audit }
-func (d *GeneratorDrill) Done() <-chan struct{}            { return d.Gen.Done() }
-func (d *GeneratorDrill) Unblocked(targets []netip.Prefix) { d.remove(targets) }
-
-// Blocked hands the block to the generator from the data time of wall on.
-func (d *GeneratorDrill) Blocked(req BlockRequest, wall time.Time) {
-	for _, b := range GeneratorBlocks(req, d.Gen.Clock(wall)) {
-		d.Gen.AddBlock(b)
-	}
-	d.mu.Lock()
-	d.blocked = append(d.blocked, req.Targets...)
-	d.mu.Unlock()
-}
-
-func (d *GeneratorDrill) remove(targets []netip.Prefix) {
-	for _, t := range targets {
-		d.Gen.RemoveBlocks(t.Masked())
-	}
-}
-
-// UnblockedAll lifts every block the console handed over.
-func (d *GeneratorDrill) UnblockedAll() {
-	d.mu.Lock()
-	ts := d.blocked
-	d.blocked = nil
-	d.mu.Unlock()
-	d.remove(ts)
-}
-
-// Complaint reads the complaint once the generator wrote it.
-func (d *GeneratorDrill) Complaint() (string, error) {
-	b, err := os.ReadFile(d.ComplaintPath)
+// Complaint reads the complaint once the generator wrote it, at most
+// 64 KiB of it.
+func (d sessionDrill) Complaint() (string, error) {
+	b, err := os.ReadFile(filepath.Join(d.s.Dir, drill.Complaint))
 	if errors.Is(err, os.ErrNotExist) {
 		return "", nil
 	}
@@ -326,32 +290,9 @@ func (d *GeneratorDrill) Complaint() (string, error) {
 	return string(b), err
 }
 
-// Score computes the drill's score from the generator's ground truth.
-func (d *GeneratorDrill) Score(detected time.Time, done, skipped int) drill.Score {
-	return drill.NewScore(d.Gen.S, d.Gen.Counts(), detected, done, skipped)
-}
-
-// GeneratorBlocks turns a console block into the generator's blocks, one
-// per target, with the rate of a rate-limit per source and second, as the
-// firewall's per-source meter would allow.
-func GeneratorBlocks(req BlockRequest, at time.Time) []drill.Block {
-	rule, err := blockRule(req)
-	if err != nil {
-		return nil
-	}
-	var ports []string
-	for _, p := range rule.Scope {
-		ports = append(ports, p.String())
-	}
-	b := drill.Block{Ports: ports, Action: string(rule.Action), Rule: rule.ID(), At: at}
-	if rule.Action == block.RateLimit && rule.Rate.Per > 0 {
-		b.PerSecond = float64(rule.Rate.Count) / rule.Rate.Per.Seconds()
-		b.Burst = float64(rule.Rate.Burst)
-	}
-	out := make([]drill.Block, 0, len(req.Targets))
-	for _, t := range req.Targets {
-		b.Prefix = t.Masked()
-		out = append(out, b)
-	}
-	return out
+// Score records the console's playbook steps in the session and takes
+// its score.
+func (d sessionDrill) Score(done, skipped int) drill.Score {
+	d.s.SetSteps(done, skipped)
+	return d.s.Score()
 }
