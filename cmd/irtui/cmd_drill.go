@@ -106,6 +106,12 @@ func drillMain(args []string, stdout, stderr io.Writer) int {
 		if *seed != 0 {
 			wargs = append(wargs, "--seed", strconv.FormatUint(*seed, 10))
 		}
+		if *sandbox {
+			wargs = append(wargs, "--sandbox")
+		}
+		if *keep {
+			wargs = append(wargs, "--keep")
+		}
 		return runWatch(wargs)
 	}
 	ctx, stop := signalContext()

@@ -67,6 +67,8 @@ func runWatch(args []string) int {
 	demo := fs.Bool("demo", false, "run the built-in demo drill: generated logs, blocks only simulated, no root and no files needed")
 	drillName := fs.String("drill", "", "run this drill scenario in the console (see 'irtui drill list')")
 	speed := fs.Float64("speed", 1, "with --demo or --drill: how much faster than real time the scenario runs")
+	sandbox := fs.Bool("sandbox", false, "with --demo or --drill: apply blocks with real nftables inside a network namespace made for the drill (root)")
+	keep := fs.Bool("keep", false, "with --demo or --drill: keep the drill's directory (logs, journal, timeline, abuse report)")
 	seed := fs.Uint64("seed", 0, "with --demo or --drill: fix the generated traffic (0: a new one each run)")
 	dryRun := fs.Bool("dry-run", false, "plan and show blocks, never apply them (same as --backend dry-run)")
 	format := fs.String("format", "", "parse every file as this format instead of detecting it (see 'irtui parse --list-formats')")
@@ -196,7 +198,7 @@ func runWatch(args []string) int {
 		// the firewall holds to the generator. The real firewall, the
 		// network and the operator's state directory are never touched.
 		mode = ui.ModeDrill
-		sess, err = drill.NewSession(scen, drill.Options{Speed: *speed, Seed: *seed, FindingsByCaller: true})
+		sess, err = drill.NewSession(scen, drill.Options{Speed: *speed, Seed: *seed, Sandbox: *sandbox, Keep: *keep, FindingsByCaller: true})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "irtui drill:", sanitize.Text(err.Error()))
 			return 1
@@ -302,6 +304,9 @@ func runWatch(args []string) int {
 	cancel()
 	if res.Score != nil {
 		res.Score.WriteText(os.Stdout)
+	}
+	if sess != nil && *keep {
+		fmt.Printf("The drill's logs, journal, timeline and abuse report are kept in %s\n", sess.Dir)
 	}
 	select {
 	case ierr := <-ingestDone:
