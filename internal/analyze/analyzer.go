@@ -83,7 +83,7 @@ func New(cfg Config) *Analyzer {
 	}
 	a.clk.cumulative = cfg.Cumulative
 	for i := 0; i < n; i++ {
-		a.shards = append(a.shards, newShard(&a.cfg, n))
+		a.shards = append(a.shards, newShard(&a.cfg, n, a.clk))
 	}
 	a.pool.New = func() any { return &scratch{order: make([][]int32, n)} }
 	if cfg.Recent > 0 {

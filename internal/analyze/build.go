@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"cmp"
-	"maps"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -91,6 +90,43 @@ func extract[K comparable, X extra[X]](t *table[K, X], c *clock, nowF, nowC int3
 		out = append(out, r)
 	}
 	return out
+}
+
+// sumPrefixes returns the busiest prefixes of a shard that counts them
+// lazily, summed from its addresses (see shard.lazyPfx): as many as the
+// prefix table's hot list would hold.
+func (s *shard) sumPrefixes(a *Analyzer, nowF, nowC int32, out []row[netip.Prefix, pfxX]) []row[netip.Prefix, pfxX] {
+	c := a.clk
+	idx := make(map[netip.Prefix]int, s.ips.n)
+	var rows []row[netip.Prefix, pfxX]
+	for i := int32(0); i < s.ips.n; i++ {
+		e := s.ips.at(i)
+		one := counts{total: e.total, err: e.err, bytes: e.bytes, first: e.first, last: e.last,
+			short: e.r.short(nowF), long: e.r.long(nowC), base: c.base(&e.r, e.total, nowF), src: 1}
+		for j := range one.trend {
+			one.trend[j] = e.r.fineAt(nowF - nFine + 1 + int32(j))
+		}
+		p1, p2 := Prefixes(e.key)
+		for _, pf := range [2]netip.Prefix{p1, p2} {
+			if !pf.IsValid() {
+				continue
+			}
+			j, ok := idx[pf]
+			if !ok {
+				j = len(rows)
+				idx[pf] = j
+				rows = append(rows, row[netip.Prefix, pfxX]{key: pf})
+			}
+			r := &rows[j]
+			r.add(&one)
+			r.x.n++
+			if e.x.asn != 0 {
+				r.x.asn = e.x.asn
+			}
+		}
+	}
+	byEvents(a, rows, cmpPrefix)
+	return append(out, rows[:min(len(rows), 2*s.pfx.hotCap)]...)
 }
 
 // mergeInto adds rows to m by key (groupings whose keys recur across shards).
@@ -183,7 +219,11 @@ func (a *Analyzer) read() *view {
 		)
 		sh.mu.Lock()
 		v.ips = extract(sh.ips, c, nowF, nowC, v.ips)
-		v.pfx = extract(sh.pfx, c, nowF, nowC, v.pfx)
+		if sh.lazyPfx {
+			v.pfx = sh.sumPrefixes(a, nowF, nowC, v.pfx)
+		} else {
+			v.pfx = extract(sh.pfx, c, nowF, nowC, v.pfx)
+		}
 		rAS = extract(sh.ases, c, nowF, nowC, nil)
 		rPages = extract(sh.pages, c, nowF, nowC, nil)
 		rCl = extract(sh.classes, c, nowF, nowC, nil)
@@ -207,8 +247,9 @@ func (a *Analyzer) read() *view {
 			if cl.size*len(a.shards) < cc.MinSize || cl.events < 2*int64(cl.size) {
 				continue
 			}
-			cls = append(cls, clusterView{fp: fp, members: slices.Clone(cl.members), ua: cl.ua, pages: cl.pages, size: cl.size, events: cl.events,
-				first: cl.first, last: cl.last, ases: maps.Clone(cl.ases)})
+			// Clusters are recycled: copy everything, pages too.
+			cls = append(cls, clusterView{fp: fp, members: slices.Clone(cl.members), ua: cl.ua, pages: slices.Clone(cl.pages), size: cl.size, events: cl.events,
+				first: cl.first, last: cl.last, ases: cl.asCounts()})
 		}
 		sh.mu.Unlock()
 

@@ -65,3 +65,63 @@ func TestKeepsNoEventStrings(t *testing.T) {
 		t.Errorf("recent %d, bad %+v", len(s.Recent), s.Bad)
 	}
 }
+
+// TestReportPrefixesExact checks the prefixes of a report (cumulative
+// counts), summed from the addresses while none was evicted and counted per
+// event once the address table is full: either way each prefix has its
+// exact events, bytes and distinct sources.
+func TestReportPrefixesExact(t *testing.T) {
+	for _, maxSources := range []int{1 << 16, 64} {
+		t.Run(fmt.Sprint(maxSources), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Cumulative, cfg.Shards, cfg.MaxSources, cfg.Recent = true, 1, maxSources, 0
+			a := New(cfg)
+			at := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+			events := map[string]int64{}
+			sources := map[string]map[netip.Addr]bool{}
+			var batch []logs.Event
+			for i := range 3000 {
+				// 30 networks of 10 addresses each (IPv6 every third
+				// network), busier networks first.
+				n := (i * 7) % 30
+				var ip netip.Addr
+				if n%3 == 0 {
+					ip = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 0, byte(n), 0, 1, 8: byte(i % 10)})
+				} else {
+					ip = netip.AddrFrom4([4]byte{198, 51, byte(n), byte(i % 10)})
+				}
+				if i%(n+1) != 0 && i > 1500 {
+					continue
+				}
+				for _, p := range []netip.Prefix{netip.PrefixFrom(ip, 24).Masked(), netip.PrefixFrom(ip, 64).Masked(), netip.PrefixFrom(ip, 48).Masked()} {
+					if ip.Is4() != (p.Bits() == 24) {
+						continue
+					}
+					events[p.String()]++
+					if sources[p.String()] == nil {
+						sources[p.String()] = map[netip.Addr]bool{}
+					}
+					sources[p.String()][ip] = true
+				}
+				batch = append(batch, logs.Event{Time: at.Add(time.Duration(i) * time.Second), Src: ip, Kind: logs.KindHTTP,
+					HTTP: logs.HTTPFields{Path: "/", Status: 200, Bytes: 10}})
+				if len(batch) == 100 {
+					a.AddEvents(batch)
+					batch = batch[:0]
+				}
+			}
+			a.AddEvents(batch)
+			s := a.Snapshot()
+			// A small table shows fewer rows (its hot list), each exact.
+			if len(s.Prefixes) < 16 {
+				t.Fatalf("%d prefixes, want %d", len(s.Prefixes), len(events))
+			}
+			for _, g := range s.Prefixes {
+				if g.Events != events[g.Key] || g.Bytes != 10*events[g.Key] || g.Sources != len(sources[g.Key]) || g.Estimated {
+					t.Errorf("%s: %d events, %d bytes, %d sources; want %d, %d, %d", g.Key, g.Events, g.Bytes, g.Sources,
+						events[g.Key], 10*events[g.Key], len(sources[g.Key]))
+				}
+			}
+		})
+	}
+}

@@ -162,7 +162,9 @@ func (s *series) add(c *clock, ns int64, fe, ce int32, bytes int64) {
 	}
 }
 
-// cluster is one behaviour cluster inside a shard.
+// cluster is one behaviour cluster inside a shard. Every new address
+// passes through a few of them, so they are recycled rather than
+// allocated: nothing outside the shard's lock keeps a pointer into one.
 type cluster struct {
 	fp uint64
 	// members is a bounded list of the cluster's addresses: the block
@@ -170,12 +172,41 @@ type cluster struct {
 	// address to rank among the top.
 	members []netip.Addr
 	ua      string
-	pages   []string
+	pages   []string // backed by pageArr
+	pageArr [maxFPPages]string
 	size    int
 	events  int64
 	first   int64
 	last    int64
-	ases    map[uint32]int
+	// The members' ASes: the first inline, more in ases.
+	as1  uint32
+	n1   int
+	ases map[uint32]int
+}
+
+// addAS counts a member of AS asn, up to maxClusterASes distinct ASes.
+func (cl *cluster) addAS(asn uint32) {
+	switch {
+	case cl.n1 == 0 || cl.as1 == asn:
+		cl.as1 = asn
+		cl.n1++
+	case cl.ases != nil && (cl.ases[asn] > 0 || len(cl.ases)+1 < maxClusterASes):
+		cl.ases[asn]++
+	case cl.ases == nil:
+		cl.ases = map[uint32]int{asn: 1}
+	}
+}
+
+// asCounts returns the members' ASes as a new map.
+func (cl *cluster) asCounts() map[uint32]int {
+	m := make(map[uint32]int, len(cl.ases)+1)
+	if cl.n1 > 0 {
+		m[cl.as1] = cl.n1
+	}
+	for k, n := range cl.ases {
+		m[k] += n
+	}
+	return m
 }
 
 const (
@@ -207,6 +238,14 @@ type shard struct {
 	sig       [nSig]*table[netip.Addr, noX]
 	ser       [nSeries]series
 	clusters  map[uint64]*cluster
+	freeCl    []*cluster
+	uas       map[uint32]string // user agents of clusters, by hash
+	clk       *clock
+	// lazyPfx: prefixes are not counted per event but summed from the
+	// addresses when read. A report (cumulative counts) does so until the
+	// address table first evicts: then the prefixes are built from the
+	// addresses and counted per event from there on, so they stay exact.
+	lazyPfx bool
 	ampTypes  []string
 	loginPath []string
 	probePath []string
@@ -222,7 +261,7 @@ func lower(c byte) byte {
 	return c
 }
 
-func newShard(cfg *Config, nShards int) *shard {
+func newShard(cfg *Config, nShards int, clk *clock) *shard {
 	top := cfg.Top
 	per := func(n int) int { return max(n/nShards, 64) }
 	cum := cfg.Cumulative
@@ -241,6 +280,9 @@ func newShard(cfg *Config, nShards int) *shard {
 		dnsType:  newTable[string, grpX](1024, 256, 0, cum, cloneString),
 		dnsCli:   newTable[netip.Addr, noX](per(cfg.MaxGroups), 2*top, 0, cum, nil),
 		clusters: make(map[uint64]*cluster),
+		uas:      make(map[uint32]string),
+		clk:      clk,
+		lazyPfx:  cum,
 	}
 	for i := range s.sig {
 		s.sig[i] = newTable[netip.Addr, noX](per(cfg.MaxGroups), 2*top, smp, cum, nil)
@@ -263,7 +305,33 @@ func newShard(cfg *Config, nShards int) *shard {
 }
 
 // evictIP takes an address that is being replaced out of its cluster.
-func (s *shard) evictIP(e *entry[netip.Addr, ipX]) { s.leave(e.key, &e.x) }
+func (s *shard) evictIP(e *entry[netip.Addr, ipX]) {
+	if s.lazyPfx {
+		s.buildPrefixes()
+	}
+	s.leave(e.key, &e.x)
+}
+
+// buildPrefixes counts every address into its prefixes, ending lazyPfx.
+func (s *shard) buildPrefixes() {
+	s.lazyPfx = false
+	for i := int32(0); i < s.ips.n; i++ {
+		ipe := s.ips.at(i)
+		p1, p2 := Prefixes(ipe.key)
+		for k, pf := range [2]netip.Prefix{p1, p2} {
+			if !pf.IsValid() {
+				continue
+			}
+			j, e := s.pfx.get(pf, 0)
+			ipe.x.pfx[k] = j + 1
+			if ipe.x.asn != 0 {
+				e.x.asn = ipe.x.asn
+			}
+			e.x.n++
+			s.pfx.absorb(s.clk, j, e, &ipe.r, ipe.total, ipe.bytes, ipe.first, ipe.last)
+		}
+	}
+}
 
 // pre is what AddEvents works out for an event before taking a lock.
 type pre struct {
@@ -326,7 +394,7 @@ func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 		s.ips.count(c, ipi, ipe, ns, fe, ce, 1, bytes, ev.Line)
 		asn = ipe.x.asn
 		for k, pf := range [2]netip.Prefix{p.p1, p.p2} {
-			if !pf.IsValid() {
+			if !pf.IsValid() || s.lazyPfx {
 				continue
 			}
 			var i int32
@@ -574,9 +642,10 @@ func (s *shard) clusterStep(ip netip.Addr, x *ipX, pageH, uaH uint32, page, ua s
 		x.np = diverse
 		return
 	}
-	var oldPages []string
+	var oldPages [maxFPPages]string
+	var nOld int
 	if x.cl != nil {
-		oldPages = x.cl.pages
+		nOld = copy(oldPages[:], x.cl.pages)
 	}
 	s.leave(ip, x)
 	x.pages[x.np] = pageH
@@ -587,22 +656,19 @@ func (s *shard) clusterStep(ip netip.Addr, x *ipX, pageH, uaH uint32, page, ua s
 		if len(s.clusters) >= maxClusters {
 			return
 		}
-		if len(ua) > maxClusterUALen {
-			ua = ua[:maxClusterUALen]
-		}
-		pages := make([]string, 0, len(oldPages)+1)
-		pages = append(pages, oldPages...)
-		pages = append(pages, page)
-		slices.Sort(pages)
-		cl = &cluster{fp: fp, ua: strings.Clone(ua), pages: pages, first: ns, ases: map[uint32]int{}}
+		cl = s.newCluster()
+		cl.fp, cl.first = fp, ns
+		cl.ua = s.internUA(ua, x.ua)
+		n := copy(cl.pageArr[:], oldPages[:nOld])
+		cl.pageArr[n] = page
+		cl.pages = cl.pageArr[:n+1]
+		slices.Sort(cl.pages)
 		s.clusters[fp] = cl
 	}
 	cl.size++
 	cl.events++
 	cl.last = max(cl.last, ns)
-	if _, ok := cl.ases[asn]; ok || len(cl.ases) < maxClusterASes {
-		cl.ases[asn]++
-	}
+	cl.addAS(asn)
 	// Members are listed for clusters that look like repeat visitors, not
 	// for the one-visit clusters every new address passes through.
 	if len(cl.members) < maxClusterMembers && (len(cl.pages) >= 2 || cl.events >= 2*int64(cl.size)) {
@@ -624,9 +690,47 @@ func (s *shard) leave(ip netip.Addr, x *ipX) {
 	cl.size--
 	if cl.size <= 0 {
 		delete(s.clusters, cl.fp)
+		if len(s.freeCl) < maxFreeClusters {
+			s.freeCl = append(s.freeCl, cl)
+		}
 	}
 	x.cl = nil
 }
+
+const maxFreeClusters = 256
+
+// newCluster returns an empty cluster, recycled when one is free.
+func (s *shard) newCluster() *cluster {
+	n := len(s.freeCl)
+	if n == 0 {
+		return &cluster{}
+	}
+	cl := s.freeCl[n-1]
+	s.freeCl = s.freeCl[:n-1]
+	m := cl.members[:0]
+	clear(cl.ases)
+	as := cl.ases
+	*cl = cluster{members: m, ases: as}
+	return cl
+}
+
+// internUA returns a shard-owned copy of a cluster's user agent, shared by
+// the clusters with the same one.
+func (s *shard) internUA(ua string, h uint32) string {
+	if len(ua) > maxClusterUALen {
+		ua = ua[:maxClusterUALen]
+	}
+	if u, ok := s.uas[h]; ok && u == ua {
+		return u
+	}
+	u := strings.Clone(ua)
+	if len(s.uas) < maxUAs {
+		s.uas[h] = u
+	}
+	return u
+}
+
+const maxUAs = 4096
 
 // fingerprint hashes a user agent and an unordered page set.
 func fingerprint(x *ipX) uint64 {

@@ -251,6 +251,27 @@ func (t *table[K, X]) count(c *clock, i int32, e *entry[K, X], ns int64, fe, ce 
 	}
 }
 
+// absorb adds another entry's counts (ring, totals, times) into entry i,
+// as if its events had been counted here.
+func (t *table[K, X]) absorb(c *clock, i int32, e *entry[K, X], r *ring, total, bytes, first, last int64) {
+	e.r.merge(c, r, +1)
+	e.total += total
+	e.bytes += bytes
+	if e.first == 0 || (first != 0 && first < e.first) {
+		e.first = first
+	}
+	e.last = max(e.last, last)
+	if !e.hot {
+		if s := t.score(e, r.ce); s > t.thr {
+			e.hot = true
+			t.hot = append(t.hot, i)
+			if len(t.hot) > 2*t.hotCap {
+				t.prune(r.ce)
+			}
+		}
+	}
+}
+
 // sample keeps the first lines of a hot key and refreshes one now and then
 // (at counts that are powers of two), so a flood costs no allocation per line.
 func (t *table[K, X]) sample(e *entry[K, X], line string) {
