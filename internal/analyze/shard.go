@@ -223,29 +223,29 @@ const (
 type shard struct {
 	mu sync.Mutex
 
-	ips       *table[netip.Addr, ipX]
-	pfx       *table[netip.Prefix, pfxX]
-	ases      *table[uint32, asX]
-	pages     *table[string, pageX]
-	classes   *table[string, grpX]
-	codes     *table[int, grpX]
-	mailAct   *table[string, grpX]
-	mailCli   *table[netip.Addr, noX]
-	mailFrom  *table[string, grpX]
-	dnsName   *table[string, grpX]
-	dnsType   *table[string, grpX]
-	dnsCli    *table[netip.Addr, noX]
-	sig       [nSig]*table[netip.Addr, noX]
-	ser       [nSeries]series
-	clusters  map[uint64]*cluster
-	freeCl    []*cluster
-	uas       map[uint32]string // user agents of clusters, by hash
-	clk       *clock
+	ips      *table[netip.Addr, ipX]
+	pfx      *table[netip.Prefix, pfxX]
+	ases     *table[uint32, asX]
+	pages    *table[string, pageX]
+	classes  *table[string, grpX]
+	codes    *table[int, grpX]
+	mailAct  *table[string, grpX]
+	mailCli  *table[netip.Addr, noX]
+	mailFrom *table[string, grpX]
+	dnsName  *table[string, grpX]
+	dnsType  *table[string, grpX]
+	dnsCli   *table[netip.Addr, noX]
+	sig      [nSig]*table[netip.Addr, noX]
+	ser      [nSeries]series
+	clusters map[uint64]*cluster
+	freeCl   []*cluster
+	uas      map[uint32]string // user agents of clusters, by hash
+	clk      *clock
 	// lazyPfx: prefixes are not counted per event but summed from the
 	// addresses when read. A report (cumulative counts) does so until the
 	// address table first evicts: then the prefixes are built from the
 	// addresses and counted per event from there on, so they stay exact.
-	lazyPfx bool
+	lazyPfx   bool
 	ampTypes  []string
 	loginPath []string
 	probePath []string
