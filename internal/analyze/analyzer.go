@@ -83,7 +83,7 @@ func New(cfg Config) *Analyzer {
 	}
 	a.clk.cumulative = cfg.Cumulative
 	for i := 0; i < n; i++ {
-		a.shards = append(a.shards, newShard(&a.cfg, n, a.clk))
+		a.shards = append(a.shards, newShard(&a.cfg, n, a.clk, a.seed))
 	}
 	a.pool.New = func() any { return &scratch{order: make([][]int32, n)} }
 	if cfg.Recent > 0 {
@@ -177,7 +177,8 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 				}
 				sc.buf = AppendPage(sc.buf, vh, path)
 				p.vlen = int32(len(vh))
-				p.pageH = uint32(maphash.Bytes(a.seed, sc.buf[p.ks:]))
+				p.pageH64 = maphash.Bytes(a.seed, sc.buf[p.ks:])
+				p.pageH = uint32(p.pageH64)
 				p.uaH = uint32(maphash.String(a.seed, ev.HTTP.UA))
 			}
 		case logs.KindMail:

@@ -125,3 +125,42 @@ func TestReportPrefixesExact(t *testing.T) {
 		})
 	}
 }
+
+// TestHashedTableCollisions drives a hashed table whose hash collides for
+// many or all keys side by side with a plain one: the same inserts and
+// evictions must leave the same entries, each found by its key.
+func TestHashedTableCollisions(t *testing.T) {
+	c := newClock(time.Minute, time.Hour, time.Hour)
+	c.cumulative = true
+	for _, hash := range []func(string) uint64{func(string) uint64 { return 7 }, func(k string) uint64 { return uint64(len(k)) }, cloneHash} {
+		plain := newTable[string, noX](16, 4, 0, true, cloneString)
+		tb := newTable[string, noX](16, 4, 0, true, cloneString).hashed(hash, 0)
+		for i := range 2000 {
+			k := fmt.Sprintf("k%d", (i*i)%53)
+			if i%3 == 0 {
+				k = fmt.Sprintf("key%d", i%7)
+			}
+			j, e := tb.get(k, 1)
+			pj, pe := plain.get(k, 1)
+			if e.key != k || j != pj {
+				t.Fatalf("get(%q) returned %q at %d, plain table at %d", k, e.key, j, pj)
+			}
+			tb.count(c, j, e, int64(i+1), 1, 1, 1, 0, "")
+			plain.count(c, pj, pe, int64(i+1), 1, 1, 1, 0, "")
+		}
+		for i := int32(0); i < tb.n; i++ {
+			e, pe := tb.at(i), plain.at(i)
+			if e.key != pe.key || e.total != pe.total || e.err != pe.err {
+				t.Fatalf("entry %d: %q %d+%d, plain %q %d+%d", i, e.key, e.total, e.err, pe.key, pe.total, pe.err)
+			}
+			if tb.lookup(e.key) != i {
+				t.Fatalf("entry %d (%q) not found by its key", i, e.key)
+			}
+		}
+		if tb.n != 16 || len(tb.hidx)+len(tb.over) != 16 {
+			t.Errorf("%d entries, %d+%d indexed; want 16", tb.n, len(tb.hidx), len(tb.over))
+		}
+	}
+}
+
+func cloneHash(k string) uint64 { return uint64(len(k))*31 + uint64(k[len(k)-1]) }

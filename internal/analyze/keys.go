@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"strings"
 )
@@ -30,10 +31,10 @@ func shardKey(a netip.Addr) uint64 {
 	}
 	if a.Is4() {
 		b := a.As4()
-		return mix64(uint64(b[0])<<16 | uint64(b[1])<<8 | uint64(b[2]))
+		return mix64(uint64(binary.BigEndian.Uint32(b[:])) >> 8)
 	}
 	b := a.As16()
-	return mix64(uint64(b[0])<<40 | uint64(b[1])<<32 | uint64(b[2])<<24 | uint64(b[3])<<16 | uint64(b[4])<<8 | uint64(b[5]) | 1<<63)
+	return mix64(binary.BigEndian.Uint64(b[:8])>>16 | 1<<63)
 }
 
 // AppendPage appends the page key of a request to dst: the virtual host in

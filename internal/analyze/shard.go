@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"slices"
 	"strings"
@@ -261,16 +262,17 @@ func lower(c byte) byte {
 	return c
 }
 
-func newShard(cfg *Config, nShards int, clk *clock) *shard {
+func newShard(cfg *Config, nShards int, clk *clock, seed maphash.Seed) *shard {
 	top := cfg.Top
 	per := func(n int) int { return max(n/nShards, 64) }
 	cum := cfg.Cumulative
 	smp := cfg.Samples
 	s := &shard{
-		ips:      newTable[netip.Addr, ipX](per(cfg.MaxSources), 2*top, smp, cum, nil).hashed(addrHash, 1024),
-		pfx:      newTable[netip.Prefix, pfxX](per(cfg.MaxSources/2), 2*top, 0, cum, nil),
-		ases:     newTable[uint32, asX](per(cfg.MaxGroups), 2*top, 0, cum, nil),
-		pages:    newTable[string, pageX](per(cfg.MaxGroups), 2*top, 0, cum, cloneString),
+		ips:  newTable[netip.Addr, ipX](per(cfg.MaxSources), 2*top, smp, cum, nil).hashed(addrHash, 1024),
+		pfx:  newTable[netip.Prefix, pfxX](per(cfg.MaxSources/2), 2*top, 0, cum, nil),
+		ases: newTable[uint32, asX](per(cfg.MaxGroups), 2*top, 0, cum, nil),
+		pages: newTable[string, pageX](per(cfg.MaxGroups), 2*top, 0, cum, cloneString).
+			hashed(func(k string) uint64 { return maphash.String(seed, k) }, 256),
 		classes:  newTable[string, grpX](16, 16, 0, cum, nil),
 		codes:    newTable[int, grpX](1024, 256, 0, cum, nil),
 		mailAct:  newTable[string, grpX](1024, 256, 0, cum, cloneString),
@@ -342,6 +344,7 @@ type pre struct {
 	p1, p2  netip.Prefix
 	ks, ke  int32 // the event's main string key in the scratch buffer
 	vlen    int32
+	pageH64 uint64 // maphash of the page key
 	pageH   uint32
 	uaH     uint32
 	skip    bool
@@ -456,7 +459,7 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 	access := h.Action == ""
 	if access {
 		key := str(buf[p.ks:p.ke])
-		i, e := s.pages.get(key, ce)
+		i, e := s.pages.getH(key, p.pageH64, ce)
 		if e.total == 0 {
 			e.x.vlen = uint16(min(p.vlen, 1<<16-1))
 		}
