@@ -8,6 +8,10 @@
 #   scripts/bench-report.sh                    # 1,000,000 lines, 60 s live
 #   LINES=200000 LIVE_SECONDS=10 scripts/bench-report.sh
 #   LIVE_SECONDS=0 scripts/bench-report.sh     # backfill only
+#   RUNS=5 scripts/bench-report.sh             # runs of each tool, interleaved
+#
+# The machine may be shared: each tool runs RUNS times, interleaved, and
+# the best and the median are shown with the load average before and after.
 #
 # Needs goaccess and GNU time (Debian packages goaccess, time).
 set -eu
@@ -16,7 +20,7 @@ cd "$(dirname "$0")/.."
 lines=${LINES:-1000000}
 live=${LIVE_SECONDS:-60}
 rate=${LIVE_RATE:-50000}
-runs=${RUNS:-3}
+runs=${RUNS:-5}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT INT TERM
 for tool in goaccess /usr/bin/time; do
@@ -31,7 +35,7 @@ cat "$log" >/dev/null # both tools start from the page cache
 echo "$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 
-# measure NAME CMD…: runs CMD, prints "wall-s peak-RSS-MB cpu-s".
+# measure CMD…: runs CMD, prints "wall-s peak-RSS-MB cpu-s".
 measure() {
 	/usr/bin/time -f '%e %M %U %S' -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || {
 		cat "$work/stderr" >&2
@@ -40,23 +44,35 @@ measure() {
 	awk '{printf "%.2f %.0f %.2f\n", $1, $2/1024, $3+$4}' "$work/time"
 }
 
-best() { sort -n | head -1; }
+# stats: reads "wall rss cpu" lines; prints the best run's line, then the
+# median wall time.
+stats() {
+	sort -n >"$work/runs"
+	n=$(wc -l <"$work/runs")
+	best=$(head -1 "$work/runs")
+	median=$(sed -n "$(((n + 1) / 2))p" "$work/runs" | cut -d' ' -f1)
+	echo "$best $median"
+}
 
 irtui=""
+goaccess=""
 for _ in $(seq "$runs"); do
 	irtui="$irtui$(measure "$work/irtui" report --json "$log")
 "
+	goaccess="$goaccess$(measure goaccess "$log" --log-format=COMBINED --no-global-config -o "$work/report.json")
+"
 done
-irtui=$(printf '%s' "$irtui" | best)
-goaccess=$(measure goaccess "$log" --log-format=COMBINED --no-global-config -o "$work/report.json")
+irtui=$(printf '%s' "$irtui" | stats)
+goaccess=$(printf '%s' "$goaccess" | stats)
 
-printf '%-44s %9s %13s %9s\n' "command ($lines lines, $(($(wc -c <"$log") / 1000000)) MB)" "wall s" "peak RSS MB" "CPU s"
+printf '%-40s %7s %9s %13s %7s\n' "command ($lines lines, $(($(wc -c <"$log") / 1000000)) MB, $runs runs)" "best s" "median s" "peak RSS MB" "CPU s"
 set -- $irtui
-printf '%-44s %9s %13s %9s\n' "irtui report --json FILE (best of $runs)" "$1" "$2" "$3"
-iw=$1
+printf '%-40s %7s %9s %13s %7s\n' "irtui report --json FILE" "$1" "$4" "$2" "$3"
+ib=$1 im=$4
 set -- $goaccess
-printf '%-44s %9s %13s %9s\n' "goaccess FILE --log-format=COMBINED -o x.json" "$1" "$2" "$3"
-awk -v a="$1" -v b="$iw" 'BEGIN { printf "irtui is %.1fx faster\n", a / b }'
+printf '%-40s %7s %9s %13s %7s\n' "goaccess FILE --log-format=COMBINED" "$1" "$4" "$2" "$3"
+awk -v gb="$1" -v gm="$4" -v ib="$ib" -v im="$im" 'BEGIN { printf "irtui is %.1fx faster (best against best), %.1fx (median against median)\n", gb / ib, gm / im }'
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 [ "$live" -gt 0 ] || exit 0
 echo
