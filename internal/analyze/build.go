@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -98,7 +99,7 @@ func extract[K comparable, X extra[X]](t *table[K, X], c *clock, nowF, nowC int3
 func (s *shard) sumPrefixes(a *Analyzer, nowF, nowC int32, out []row[netip.Prefix, pfxX]) []row[netip.Prefix, pfxX] {
 	c := a.clk
 	idx := make(map[netip.Prefix]int, s.ips.n)
-	var rows []row[netip.Prefix, pfxX]
+	rows := make([]row[netip.Prefix, pfxX], 0, s.ips.n)
 	for i := int32(0); i < s.ips.n; i++ {
 		e := s.ips.at(i)
 		one := counts{total: e.total, err: e.err, bytes: e.bytes, first: e.first, last: e.last,
@@ -125,8 +126,25 @@ func (s *shard) sumPrefixes(a *Analyzer, nowF, nowC int32, out []row[netip.Prefi
 			}
 		}
 	}
-	byEvents(a, rows, cmpPrefix)
-	return append(out, rows[:min(len(rows), 2*s.pfx.hotCap)]...)
+	// Rank small handles rather than the rows themselves.
+	order := make([]int32, len(rows))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(i, j int32) int {
+		x, y := &rows[i], &rows[j]
+		if c := cmp.Compare(a.events(&y.counts), a.events(&x.counts)); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(y.short, x.short); c != 0 {
+			return c
+		}
+		return cmpPrefix(x.key, y.key)
+	})
+	for _, i := range order[:min(len(order), 2*s.pfx.hotCap)] {
+		out = append(out, rows[i])
+	}
+	return out
 }
 
 // mergeInto adds rows to m by key (groupings whose keys recur across shards).
@@ -208,7 +226,23 @@ func (a *Analyzer) read() *view {
 	dnsName := map[string]*row[string, grpX]{}
 	dnsType := map[string]*row[string, grpX]{}
 	clusters := map[uint64]*clusterView{}
-	for _, sh := range a.shards {
+	// Prefixes summed from the addresses (a report's one snapshot) cost a
+	// pass over every address: the shards do it in parallel.
+	lazy := make([][]row[netip.Prefix, pfxX], len(a.shards))
+	var wg sync.WaitGroup
+	for i, sh := range a.shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sh.mu.Lock()
+			defer sh.mu.Unlock()
+			if sh.lazyPfx {
+				lazy[i] = sh.sumPrefixes(a, nowF, nowC, nil)
+			}
+		}()
+	}
+	wg.Wait()
+	for si, sh := range a.shards {
 		var (
 			rAS                     []row[uint32, asX]
 			rPages                  []row[string, pageX]
@@ -220,7 +254,9 @@ func (a *Analyzer) read() *view {
 		sh.mu.Lock()
 		v.ips = extract(sh.ips, c, nowF, nowC, v.ips)
 		if sh.lazyPfx {
-			v.pfx = sh.sumPrefixes(a, nowF, nowC, v.pfx)
+			// (A shard that evicted since the parallel pass counts its
+			// prefixes per event from then on: its table is read below.)
+			v.pfx = append(v.pfx, lazy[si]...)
 		} else {
 			v.pfx = extract(sh.pfx, c, nowF, nowC, v.pfx)
 		}
