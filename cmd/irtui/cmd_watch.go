@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/irtui/irtui/internal/analyze"
+	"github.com/irtui/irtui/internal/audit"
 	"github.com/irtui/irtui/internal/block"
 	"github.com/irtui/irtui/internal/block/crowdsec"
 	"github.com/irtui/irtui/internal/drill"
@@ -285,9 +286,19 @@ func runWatch(args []string) int {
 		snapshot = func() *analyze.Snapshot { return feed.Merge(an.Snapshot()) }
 	}
 
+	// Playbook checks read the self-audit of this host: half-open
+	// connections, and whether its own mail or DNS server is open.
+	var auditValues func() map[string]float64
+	if sess == nil {
+		v := audit.NewValues(audit.LocalOptions{Timeout: 5 * time.Second}, 10*time.Second, 5*time.Minute)
+		go v.Run(runCtx)
+		auditValues = v.Get
+	}
+
 	res, err := ui.Run(runCtx, ui.Config{
 		Engines: ui.Engines{
 			Snapshot:  snapshot,
+			Audit:     auditValues,
 			Impact:    an.Impact,
 			Block:     ui.BlockEngine(eng),
 			Trace:     ui.TraceEngine(runCtx, tracer),

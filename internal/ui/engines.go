@@ -153,10 +153,14 @@ type Drill interface {
 // engine disables its keys (and their help) instead of failing.
 type Engines struct {
 	Snapshot func() *analyze.Snapshot
-	Impact   func([]netip.Prefix) analyze.Impact
-	Block    Blocker
-	Trace    Tracer
-	Report   Reporter
+	// Audit returns the self-audit's latest measurements (syn_recv,
+	// open_relay, open_resolver) for playbook checks; it must not block.
+	// A drill's own values take its place.
+	Audit  func() map[string]float64
+	Impact func([]netip.Prefix) analyze.Impact
+	Block  Blocker
+	Trace  Tracer
+	Report Reporter
 	// Playbooks is the playbook library; nil hides the Playbook screen's
 	// suggestions.
 	Playbooks *playbook.Library

@@ -336,6 +336,9 @@ func (e paneEnv) Values() map[string]float64 {
 	if e.c.eng.Drill != nil {
 		return e.c.eng.Drill.Values()
 	}
+	if e.c.eng.Audit != nil {
+		return e.c.eng.Audit()
+	}
 	return nil
 }
 func (e paneEnv) Block(context.Context, playbook.BlockRequest) (string, error) {
