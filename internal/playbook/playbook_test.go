@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/irtui/irtui/internal/analyze"
+	"github.com/irtui/irtui/internal/audit"
 	"github.com/irtui/irtui/playbooks"
 )
 
@@ -191,5 +192,49 @@ func TestEveryShippedPlaybookOnAutopilot(t *testing.T) {
 				t.Fatal("did not finish")
 			}
 		})
+	}
+}
+
+// synEnv plays the SYN-flood playbook against recorded /proc data: the
+// flood fixture until a block is applied, the quiet one after.
+type synEnv struct {
+	fakeEnv
+	flood, quiet float64
+}
+
+func (e *synEnv) Values() map[string]float64 {
+	if len(e.blocked) > 0 {
+		return map[string]float64{"syn_recv": e.quiet}
+	}
+	return map[string]float64{"syn_recv": e.flood}
+}
+
+func TestSynFloodPlaybookOnRecordedProc(t *testing.T) {
+	flood, err := audit.ReadSYN("../audit/testdata/proc-flood")
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet, err := audit.ReadSYN("../audit/testdata/proc-quiet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib, _ := Load(playbooks.FS, "")
+	pb, _ := lib.Get("syn-flood")
+	env := &synEnv{fakeEnv: fakeEnv{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}, flood: float64(flood.HalfOpen), quiet: float64(quiet.HalfOpen)}
+	snap := env.Snapshot()
+	run := NewRun(pb, &snap.Findings[0], env.now)
+	if err := Autopilot(context.Background(), pb, run, env, nil, nil, time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range run.Steps {
+		if s.Status != StatusDone {
+			t.Fatalf("step %s: %s (%s)", s.ID, s.Status, s.Result)
+		}
+		if s.ID == "halfopen" && !strings.Contains(s.Result, "yes") {
+			t.Fatalf("the flood fixture did not pass the half-open check: %s", s.Result)
+		}
+	}
+	if len(env.blocked) == 0 {
+		t.Fatal("nothing was rate-limited")
 	}
 }
