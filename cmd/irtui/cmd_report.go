@@ -46,6 +46,7 @@ func runReport(args []string) int {
 	format := fs.String("format", "", "parse every file as this format instead of detecting it (irtui parse --list-formats)")
 	logFormat := fs.String("log-format", "", "an Apache LogFormat or nginx log_format string; implies --format custom")
 	configPath := fs.String("config", analyze.ConfigPath(), "config file with windows and detector thresholds")
+	splitByHost := fs.Bool("split-by-host", false, "show each fleet host's pages, mail actions and DNS names as their own rows (addresses stay merged)")
 	printConfig := fs.Bool("print-config", false, "print the default config as YAML and exit")
 	workers := fs.Int("workers", runtime.GOMAXPROCS(0), "parse with this many goroutines")
 	abuse := fs.Bool("abuse", false, "write the abuse report instead: one section per AS with its abuse contacts, the attacking addresses sorted by AS and IP (--format text|markdown|csv)")
@@ -79,6 +80,9 @@ func runReport(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "irtui report:", err)
 		return 2
+	}
+	if *splitByHost {
+		cfg.SplitByHost = true
 	}
 	// With --abuse, --format names the report's format; the log format is
 	// then detected (the two sets of names do not overlap).

@@ -80,6 +80,7 @@ func runWatch(args []string) int {
 	fs.Var(&cmds, "cmd", "follow a command's output, e.g. 'journalctl -f -o short-iso -u postfix' (run without a shell; repeatable)")
 	poll := fs.Bool("poll", false, "poll files instead of inotify (NFS, some container mounts)")
 	config := fs.String("config", analyze.ConfigPath(), "analyzer thresholds (YAML)")
+	splitByHost := fs.Bool("split-by-host", false, "show each fleet host's pages, mail actions and DNS names as their own rows (addresses stay merged)")
 	offline := fs.Bool("offline", false, "no network lookups: AS from --asn-db tables and the cache only")
 	report := fs.String("report", "", "abuse report file the r key adds to (default STATE_DIR/abuse-report.md)")
 	var asnDB multiFlag
@@ -228,6 +229,9 @@ func runWatch(args []string) int {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "irtui:", sanitize.Text(err.Error()))
 			return 2
+		}
+		if *splitByHost {
+			acfg.SplitByHost = true
 		}
 		an = analyze.New(acfg)
 		tracer, err = trace.Open(trace.Config{Offline: *offline, ASNDB: asnDB})

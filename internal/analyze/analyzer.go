@@ -30,10 +30,11 @@ type Analyzer struct {
 	skipped        atomic.Int64
 	malformed      atomic.Int64
 
-	hmu     sync.Mutex // guards what follows
-	health  map[string]*health
-	order   []string          // sources in the order first seen
-	formats map[string]*int64 // counters behind pointers: assigning to a map key would replace the key with the event's string
+	hmu     sync.Mutex         // guards what follows
+	health  map[string]*health // by host, NUL, name
+	byName  map[string]*health // the newest of each name, for callers without a host
+	order   []string           // health keys in the order first seen
+	formats map[string]*int64  // counters behind pointers: assigning to a map key would replace the key with the event's string
 	recent  []RecentLine
 	rpos    int
 	bad     []BadLine
@@ -82,6 +83,7 @@ func New(cfg Config) *Analyzer {
 		clk:     newClock(cfg.Windows[0], cfg.Windows[len(cfg.Windows)-1], cfg.BaselineHalfLife),
 		seed:    maphash.MakeSeed(),
 		health:  make(map[string]*health),
+		byName:  make(map[string]*health),
 		formats: make(map[string]*int64),
 		found:   make(map[string]foundAt),
 	}
@@ -168,6 +170,8 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 			p.outside = !a.cfg.inside(src)
 		}
 		p.ks = int32(len(sc.buf))
+		sc.buf = a.appendHost(sc.buf, ev.Host)
+		hlen := int32(len(sc.buf)) - p.ks
 		switch ev.Kind {
 		case logs.KindHTTP:
 			if ev.HTTP.Action == "" {
@@ -180,7 +184,8 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 					path = path[:maxKeyLen]
 				}
 				sc.buf = AppendPage(sc.buf, vh, path)
-				p.vlen = int32(len(vh))
+				p.hlen = hlen
+				p.vlen = hlen + int32(len(vh))
 				p.pageH64 = maphash.Bytes(a.seed, sc.buf[p.ks:])
 				p.pageH = uint32(p.pageH64)
 				p.uaH = uint32(maphash.String(a.seed, ev.HTTP.UA))
@@ -212,6 +217,10 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 			}
 		}
 		p.ke = int32(len(sc.buf))
+		if p.ke == p.ks+hlen { // no key (an error-log line, a query without a name): no host prefix alone either
+			sc.buf = sc.buf[:p.ks]
+			p.ke = p.ks
+		}
 		s := 0
 		if src.IsValid() {
 			hi, _ := bits.Mul64(shardKey(src), nsh)
@@ -261,6 +270,27 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 	a.skipped.Add(skipped)
 	a.noteBatch(batch, sc.pre)
 	a.pool.Put(sc)
+}
+
+// maxHostLen bounds the host prefix of a key: fleet host names are the
+// operator's own, but a long one should not crowd out the page.
+const maxHostLen = 64
+
+// appendHost appends the "host " prefix that splits a grouping by fleet
+// host (Config.SplitByHost); this host's own events ("") stay unprefixed.
+func (a *Analyzer) appendHost(dst []byte, host string) []byte {
+	if !a.cfg.SplitByHost || host == "" {
+		return dst
+	}
+	host = host[:min(len(host), maxHostLen)]
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if c == ' ' || c < 0x20 || c == 0x7f {
+			c = '_' // the space ends the prefix; control bytes never reach a key
+		}
+		dst = append(dst, c)
+	}
+	return append(dst, ' ')
 }
 
 // CopiesStrings reports that the analyzer keeps no string of an event
@@ -343,7 +373,10 @@ func (a *Analyzer) noteBatch(batch []logs.Event, pres []pre) {
 		}
 		ev := &batch[i]
 		l := len(clipLen(ev.Line))
-		r := RecentLine{Time: ev.Time, Source: a.sourceLocked(ev.Source, ev.Host).name, Src: ev.Src, Kind: ev.Kind.String(), Line: all[off : off+l]}
+		if h == nil || h.name != ev.Source || h.host != ev.Host {
+			h = a.sourceLocked(ev.Source, ev.Host)
+		}
+		r := RecentLine{Time: ev.Time, Source: h.name, Src: ev.Src, Kind: ev.Kind.String(), Line: all[off : off+l]}
 		off += l
 		if len(a.recent) < cap(a.recent) {
 			a.recent = append(a.recent, r)
@@ -361,20 +394,39 @@ func clipLen(s string) string {
 	return s
 }
 
+// sourceLocked returns the health of a source of a host: the same path on
+// two fleet hosts is two sources.
 func (a *Analyzer) sourceLocked(name, host string) *health {
-	h := a.health[name]
+	key := host + "\x00" + name
+	h := a.health[key]
 	if h == nil {
 		if len(a.health) >= 4096 { // a pathological number of sources: fold
-			name = "(other sources)"
-			if h = a.health[name]; h != nil {
+			key = "\x00(other sources)"
+			if h = a.health[key]; h != nil {
 				return h
 			}
+			name, host = "(other sources)", ""
 		}
 		h = &health{name: strings.Clone(name), host: strings.Clone(host)}
-		a.health[h.name] = h
-		a.order = append(a.order, h.name)
+		key = strings.Clone(key)
+		a.health[key] = h
+		a.order = append(a.order, key)
+		a.byName[h.name] = h
 	}
 	return h
+}
+
+// sourceAnyLocked returns the health of a source whose host the caller
+// does not know (malformed lines, source errors): this host's, else the
+// last host's source of that name.
+func (a *Analyzer) sourceAnyLocked(name string) *health {
+	if h := a.health["\x00"+name]; h != nil {
+		return h
+	}
+	if h := a.byName[name]; h != nil {
+		return h
+	}
+	return a.sourceLocked(name, "")
 }
 
 // AddMalformed counts a line no parser understood and keeps a bounded sample.
@@ -382,7 +434,7 @@ func (a *Analyzer) AddMalformed(source string, lineNo int64, reason, line string
 	a.malformed.Add(1)
 	a.hmu.Lock()
 	defer a.hmu.Unlock()
-	h := a.sourceLocked(source, "")
+	h := a.sourceAnyLocked(source)
 	h.lines++
 	h.malformed++
 	b := BadLine{Source: h.name, LineNo: lineNo, Reason: strings.Clone(reason[:min(len(reason), 128)]), Line: clip(line)}
@@ -399,7 +451,7 @@ func (a *Analyzer) AddMalformed(source string, lineNo int64, reason, line string
 func (a *Analyzer) SourceError(source, msg string) {
 	a.hmu.Lock()
 	defer a.hmu.Unlock()
-	a.sourceLocked(source, "").err = sanitize.Truncate(msg, 300)
+	a.sourceAnyLocked(source).err = sanitize.Truncate(msg, 300)
 }
 
 // Newest returns the time of the newest event (the data clock).

@@ -28,7 +28,7 @@ func (x grpX) frozen() grpX { return grpX{} }
 func (x pfxX) frozen() pfxX { return x }
 func (x asX) frozen() asX   { return x }
 func (x pageX) frozen() pageX {
-	y := pageX{vlen: x.vlen}
+	y := pageX{vlen: x.vlen, hlen: x.hlen}
 	if x.top != nil {
 		t := *x.top
 		y.top = &t
@@ -489,7 +489,11 @@ func (a *Analyzer) Snapshot() *Snapshot {
 		r := &v.pages[i]
 		g := a.group(r.key, &r.counts, totalEvents)
 		vl := min(int(r.x.vlen), len(r.key))
-		g.Vhost, g.Path = r.key[:vl], r.key[vl:]
+		hl := min(int(r.x.hlen), vl)
+		g.Vhost, g.Path = r.key[hl:vl], r.key[vl:]
+		if hl > 0 {
+			g.Host = r.key[:hl-1]
+		}
 		g.Top = a.pageASes(r.x.top, res)
 		s.Pages = append(s.Pages, g)
 	}

@@ -42,6 +42,12 @@ type Config struct {
 	// OwnDomains are the mail and DNS domains this server is responsible for.
 	OwnDomains []string `yaml:"own_domains"`
 
+	// SplitByHost keeps the pages, mail actions and DNS names of each fleet
+	// host apart (keys prefixed "host "), so one page on two web servers is
+	// two rows. Addresses, prefixes and ASes stay merged: an attacker is
+	// one attacker across the fleet.
+	SplitByHost bool `yaml:"split_by_host"`
+
 	Clusters ClusterConfig `yaml:"clusters"`
 	Detect   Thresholds    `yaml:"detect"`
 

@@ -105,7 +105,8 @@ func (x asX) sources() int { return int(x.n) }
 
 type pageX struct {
 	grpX
-	vlen uint16
+	vlen uint16 // length of the host prefix and virtual host: the path follows
+	hlen uint8  // length of the "host " prefix (Config.SplitByHost)
 	top  *[pageTopN]ipCount
 }
 
@@ -342,8 +343,9 @@ type pre struct {
 	src     netip.Addr
 	srcH    uint64
 	p1, p2  netip.Prefix
-	ks, ke  int32 // the event's main string key in the scratch buffer
-	vlen    int32
+	ks, ke  int32  // the event's main string key in the scratch buffer
+	vlen    int32  // host prefix and vhost length of a page key
+	hlen    int32  // host prefix length of any key
 	pageH64 uint64 // maphash of the page key
 	pageH   uint32
 	uaH     uint32
@@ -462,6 +464,7 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 		i, e := s.pages.getH(key, p.pageH64, ce)
 		if e.total == 0 {
 			e.x.vlen = uint16(min(p.vlen, 1<<16-1))
+			e.x.hlen = uint8(min(p.hlen, 255))
 		}
 		if p.src.IsValid() {
 			// An address whose few pages already include this one, or

@@ -103,6 +103,9 @@ type Group struct {
 
 	// Vhost and Path split a page's Key.
 	Vhost, Path string
+	// Host is the fleet host of a page when Config.SplitByHost is set
+	// (its Key then starts with "host "); "" for this host or when merged.
+	Host string
 	// Estimated is set when Events may be low by up to ErrorBound because
 	// the group was evicted once (heavy-hitter tracking at high cardinality).
 	Estimated  bool
