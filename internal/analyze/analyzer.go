@@ -40,6 +40,9 @@ type Analyzer struct {
 	bad     []BadLine
 	bpos    int
 
+	qmu    sync.Mutex // guards queues
+	queues queues
+
 	fmu   sync.Mutex
 	found map[string]foundAt // finding ID → when first and last raised
 }
@@ -221,9 +224,20 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 			sc.buf = sc.buf[:p.ks]
 			p.ke = p.ks
 		}
+		if ev.Kind == logs.KindMail && ev.Mail.QueueID != "" {
+			a.qmu.Lock()
+			p.ob, p.obN = a.queues.link(ev.Host, ev, src)
+			a.qmu.Unlock()
+			if p.obN > 0 && a.cfg.inside(p.ob) {
+				p.obN = 0 // the operator's own clients (and filters reinjecting) are no target
+			}
+		}
 		s := 0
-		if src.IsValid() {
-			hi, _ := bits.Mul64(shardKey(src), nsh)
+		if k := src; k.IsValid() || p.obN > 0 {
+			if !k.IsValid() {
+				k = p.ob // a delivery is counted where its client lives
+			}
+			hi, _ := bits.Mul64(shardKey(k), nsh)
 			s = int(hi)
 		}
 		sc.order[s] = append(sc.order[s], int32(i))

@@ -272,9 +272,11 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 		for _, g := range s.MailSenders[:min(3, len(s.MailSenders))] {
 			f.Evidence = append(f.Evidence, Evidence{"sender " + g.Key, g.Events})
 		}
+		// Targets are the outside clients whose mail went out now (linked
+		// by queue ID), never the servers that only delivered mail in.
 		var addrs []*row[netip.Addr, ipX]
-		for i := range v.mailCli {
-			m := &v.mailCli[i]
+		for i := range v.sig[sigOutbound] {
+			m := &v.sig[sigOutbound][i]
 			if m.short > 0 && !a.cfg.inside(m.key) {
 				addrs = append(addrs, &row[netip.Addr, ipX]{key: m.key, counts: m.counts})
 			}

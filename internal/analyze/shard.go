@@ -22,6 +22,7 @@ const (
 	sigBackscatter        // null-sender mail from outside
 	sigDNSDenied          // refused or denied queries from outside
 	sigDNSAmp             // ANY and large-answer queries
+	sigOutbound           // remote deliveries of mail a client handed in
 	nSig
 )
 
@@ -351,6 +352,8 @@ type pre struct {
 	uaH     uint32
 	skip    bool
 	outside bool
+	ob      netip.Addr // the client whose mail this remote delivery is
+	obN     uint32     // outbound deliveries to credit ob with
 }
 
 // str returns the key bytes as a string without copying; tables copy a
@@ -579,6 +582,11 @@ func (s *shard) addMail(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 		s.signal(a, sigRelay, serRelay, ev, p)
 	case m.Action == logs.ActSent && m.Outbound:
 		s.ser[serOutbound].add(c, ns, fe, ce, m.Size)
+	}
+	if p.obN > 0 {
+		t := s.sig[sigOutbound]
+		i, e := t.get(p.ob, ce)
+		t.count(c, i, e, ns, fe, ce, p.obN, 0, ev.Line)
 	}
 	if m.Action == logs.ActBackscatter ||
 		(p.src.IsValid() && p.outside && nullSender(m.From) && (m.Action == logs.ActReject || m.Action == logs.ActQueued)) {
