@@ -32,7 +32,9 @@ func FuzzAddEvents(f *testing.F) {
 	f.Add([]byte{203, 0, 113, 9}, "/wp-login.php", "POST", "Mozilla", "x@example.org", "reject", "relay_denied", "example.com", "ANY", 401, int64(5))
 	f.Add([]byte{0x20, 0x01, 0x0d, 0xb8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, "/.env", "GET", "\x1b[2J", "", "auth_fail", "", "", "TXT", 404, int64(-1))
 	f.Fuzz(func(t *testing.T, ip []byte, path, method, ua, from, action, reason, qname, qtype string, status int, n int64) {
-		a := New(DefaultConfig())
+		cfg := DefaultConfig()
+		cfg.SplitByHost = n%5 != 0
+		a := New(cfg)
 		src, _ := netip.AddrFromSlice(ip)
 		at := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC).Add(time.Duration(n%1e6) * time.Millisecond)
 		evs := []logs.Event{
@@ -41,11 +43,18 @@ func FuzzAddEvents(f *testing.F) {
 			{Time: at, Src: src, Kind: logs.KindDNS, Line: qname, DNS: logs.DNSFields{QName: qname, QType: qtype, Denied: n%3 == 0}},
 			{Time: at.Add(-time.Duration(n%1e9) * time.Second), Src: src, Kind: logs.KindHTTP, HTTP: logs.HTTPFields{Path: path, Action: reason}},
 		}
+		// A fleet host and queue IDs: the same message handed in and sent out.
+		host := method
+		for i := range evs {
+			evs[i].Host = host
+		}
+		evs[1].Mail.QueueID = reason
+		evs = append(evs, logs.Event{Time: at, Kind: logs.KindMail, Host: host, Mail: logs.MailFields{Action: logs.ActSent, QueueID: reason, Outbound: true}})
 		for i := 0; i < 3; i++ {
 			a.AddEvents(evs)
 			a.AddMalformed(path, n, reason, ua)
 			s := a.Snapshot()
-			if s.Parsed != int64(4*(i+1)) || s.Lines != s.Parsed+s.Malformed+s.Skipped {
+			if s.Parsed != int64(5*(i+1)) || s.Lines != s.Parsed+s.Malformed+s.Skipped {
 				t.Fatalf("parsed %d lines %d malformed %d", s.Parsed, s.Lines, s.Malformed)
 			}
 		}
