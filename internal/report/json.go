@@ -96,6 +96,7 @@ type jsonAS struct {
 }
 
 type jsonPage struct {
+	Host    string   `json:"host,omitempty"` // with --split-by-host: the fleet host
 	Vhost   string   `json:"vhost"`
 	Path    string   `json:"path"`
 	Events  int64    `json:"events"`
@@ -216,7 +217,7 @@ func BuildJSON(s *analyze.Snapshot, m Meta, top int) any {
 			Bytes: g.Bytes, Share: g.Share, Rate: g.Rate, Top: kvs(g.Top)})
 	}
 	for _, g := range s.Pages[:min(top, len(s.Pages))] {
-		r.Pages = append(r.Pages, jsonPage{Vhost: g.Vhost, Path: g.Path, Events: g.Events, Bytes: g.Bytes,
+		r.Pages = append(r.Pages, jsonPage{Host: g.Host, Vhost: g.Vhost, Path: g.Path, Events: g.Events, Bytes: g.Bytes,
 			Sources: g.Sources, Share: g.Share, Rate: g.Rate, ASes: kvs(g.Top)})
 	}
 	r.Statuses = counts(s.Statuses, 16)

@@ -76,7 +76,11 @@ func WriteText(w io.Writer, s *analyze.Snapshot, m Meta, top int) error {
 
 	rows = nil
 	for _, g := range s.Pages[:min(top, len(s.Pages))] {
-		rows = append(rows, []string{clean(g.Vhost, 30), clean(g.Path, 60), n(g.Events), n(int64(g.Sources)), fmtBytes(g.Bytes), fmt.Sprintf("%.1f", g.Rate)})
+		vhost := g.Vhost
+		if g.Host != "" {
+			vhost = g.Host + " " + vhost
+		}
+		rows = append(rows, []string{clean(vhost, 30), clean(g.Path, 60), n(g.Events), n(int64(g.Sources)), fmtBytes(g.Bytes), fmt.Sprintf("%.1f", g.Rate)})
 	}
 	table("Pages", "vhost\tpath\tevents\tsources\tbytes\treq/s now", rows)
 
