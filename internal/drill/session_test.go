@@ -45,7 +45,7 @@ func TestAutopilotScores(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			score, s, err := RunHeadless(ctx, sc, Options{Speed: 6, Seed: 7, TempDir: t.TempDir(), Keep: true}, true)
+			score, s, err := RunHeadless(ctx, sc, Options{Speed: 4, Seed: 7, TempDir: t.TempDir(), Keep: true}, true)
 			results[i] = result{score, s, err}
 		}()
 	}
