@@ -34,26 +34,6 @@ func init() {
 // it from the trace package so the block engine does not import trace.
 var loadASTable func(paths []string) (block.ASTable, error)
 
-// parseArgs parses flags wherever they appear among the arguments, so
-// "irtui block 192.0.2.7 --ttl 6h" works as people type it. "--" ends flags.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
 // multiFlag collects a repeatable flag.
 type multiFlag []string
 
@@ -250,7 +230,7 @@ examples:
 flags:`)
 		fs.PrintDefaults()
 	}
-	posArgs, err := parseArgs(fs, args)
+	posArgs, err := parseInterleaved(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -441,7 +421,7 @@ The operator's own rules are never touched.
 flags:`)
 		fs.PrintDefaults()
 	}
-	posArgs, err := parseArgs(fs, args)
+	posArgs, err := parseInterleaved(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -524,7 +504,7 @@ func runBlocks(args []string) int {
 		fmt.Fprintln(fs.Output(), "usage: irtui blocks [flags]\n\nLists irtui's active blocks with the time left and the firewall's own\npacket counters, after reconciling the firewall with the journal.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	posArgs, err := parseArgs(fs, args)
+	posArgs, err := parseInterleaved(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0

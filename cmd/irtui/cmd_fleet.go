@@ -121,7 +121,7 @@ func runFleet(args []string) int {
 		fmt.Fprint(fs.Output(), fleetUsage)
 		fs.PrintDefaults()
 	}
-	urls, err := parseArgs(fs, args)
+	urls, err := parseInterleaved(fs, args)
 	if err != nil {
 		if err == flag.ErrHelp {
 			return 0

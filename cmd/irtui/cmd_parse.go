@@ -114,23 +114,3 @@ func parseMain(args []string, stdout, stderr io.Writer) int {
 	}
 	return 0
 }
-
-// parseInterleaved parses flags that may come after file names too
-// (`irtui parse access.log --summary`); "--" ends the flags.
-func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var files []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return files, nil
-		}
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(files, rest...), nil
-		}
-		files = append(files, rest[0])
-		args = rest[1:]
-	}
-}
