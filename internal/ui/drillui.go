@@ -47,7 +47,14 @@ func (m *Model) onSnapshot() tea.Cmd {
 func suggest(lib *playbook.Library, fs []analyze.Finding) (out []*playbook.Playbook, why map[string]string) {
 	why = map[string]string{}
 	fs = slices.Clone(fs)
-	slices.SortStableFunc(fs, func(a, b analyze.Finding) int { return int(b.Severity) - int(a.Severity) })
+	// Most severe first; among equals, the finding with more sources to act
+	// on (a flood from 133 addresses before 33 relay probers).
+	slices.SortStableFunc(fs, func(a, b analyze.Finding) int {
+		if a.Severity != b.Severity {
+			return int(b.Severity) - int(a.Severity)
+		}
+		return len(b.Targets) - len(a.Targets)
+	})
 	for _, f := range fs {
 		cands := lib.Suggest([]string{f.Kind})
 		slices.SortStableFunc(cands, func(a, b *playbook.Playbook) int {
