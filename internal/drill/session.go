@@ -20,6 +20,7 @@ import (
 	"github.com/irtui/irtui/internal/logs"
 	"github.com/irtui/irtui/internal/logs/ingest"
 	"github.com/irtui/irtui/internal/playbook"
+	"github.com/irtui/irtui/internal/report"
 	"github.com/irtui/irtui/internal/trace"
 	"github.com/irtui/irtui/playbooks"
 )
@@ -575,10 +576,15 @@ func blockRequest(req playbook.BlockRequest) (block.Request, error) {
 // Report writes the abuse report for the addresses of the snapshot that
 // targets cover, with their sample lines, into the drill's directory.
 func (e *env) Report(ctx context.Context, targets []netip.Prefix, format string) (string, error) {
-	rows := e.s.AbuseRows(e.s.Analyzer.Snapshot(), targets)
+	var rows []trace.AbuseRow
+	if len(targets) > 0 { // with none, AbuseRows would take the findings'
+		rows, _ = report.AbuseRows(e.s.Analyzer.Snapshot(), targets)
+	}
 	if len(rows) == 0 {
 		return "", errors.New("no address of the chosen targets is in the current data")
 	}
+	// the scenario's own AS table names the networks (an offline lookup)
+	report.Enrich(ctx, rows, e.s.Tracer, 4, 5*time.Second)
 	path := e.s.ReportPath(format)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -604,34 +610,6 @@ func nonEmpty(s string) []string {
 		return nil
 	}
 	return []string{s}
-}
-
-// AbuseRows builds the rows of an abuse report from the snapshot's
-// addresses that targets cover, each with its AS, announced prefix,
-// first and last seen, count and sample lines.
-func (s *Session) AbuseRows(snap *analyze.Snapshot, targets []netip.Prefix) []trace.AbuseRow {
-	if snap == nil {
-		return nil
-	}
-	tables := s.Tracer.Tables()
-	var rows []trace.AbuseRow
-	for _, g := range snap.IPs {
-		ip, err := netip.ParseAddr(g.Key)
-		if err != nil {
-			continue
-		}
-		ip = ip.Unmap()
-		if !slices.ContainsFunc(targets, func(p netip.Prefix) bool { return p.Contains(ip) }) {
-			continue
-		}
-		row := trace.AbuseRow{IP: ip, ASN: g.ASN, ASName: g.ASName, Prefix: g.Prefix, First: g.First, Last: g.Last,
-			Events: g.Events, Evidence: g.Samples}
-		if a, ok := tables.Lookup(ip); ok && a.ASN != 0 {
-			row.ASN, row.ASName, row.Prefix = a.ASN, a.Name, a.Prefix
-		}
-		rows = append(rows, row)
-	}
-	return rows
 }
 
 // firewall wraps the drill's backend: whatever the engine applies (blocks,

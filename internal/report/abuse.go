@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/netip"
-	"sort"
 	"sync"
 	"time"
 
@@ -60,7 +59,7 @@ func AbuseRows(s *analyze.Snapshot, targets []netip.Prefix) ([]trace.AbuseRow, e
 	return rows, nil
 }
 
-// Enrich fills in AS data for rows that lack it, with at most workers
+// Enrich fills in AS data for the rows (trace.WriteAbuseReport sorts them), with at most workers
 // lookups at once and the whole job bounded by timeout; what is not
 // found in time stays unknown rather than holding the report up.
 func Enrich(ctx context.Context, rows []trace.AbuseRow, l Looker, workers int, timeout time.Duration) {
@@ -93,12 +92,6 @@ func Enrich(ctx context.Context, rows []trace.AbuseRow, l Looker, workers int, t
 		}(&rows[i])
 	}
 	wg.Wait()
-	sort.Slice(rows, func(i, j int) bool {
-		if rows[i].ASN != rows[j].ASN {
-			return rows[i].ASN < rows[j].ASN
-		}
-		return rows[i].IP.Less(rows[j].IP)
-	})
 }
 
 // WriteAbuse writes the abuse report for a finished analysis.

@@ -15,6 +15,7 @@ import (
 	"github.com/irtui/irtui/internal/analyze"
 	"github.com/irtui/irtui/internal/block"
 	"github.com/irtui/irtui/internal/drill"
+	"github.com/irtui/irtui/internal/report"
 	"github.com/irtui/irtui/internal/trace"
 )
 
@@ -196,6 +197,9 @@ type AbuseReport struct {
 // that is one address is added even when the snapshot no longer has it).
 func (r *AbuseReport) Add(_ context.Context, targets []netip.Prefix, reason string) error {
 	s := r.Snapshot()
+	if s == nil {
+		s = &analyze.Snapshot{}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.rows == nil {
@@ -206,26 +210,25 @@ func (r *AbuseReport) Add(_ context.Context, targets []netip.Prefix, reason stri
 			r.rows[row.IP] = row
 		}
 	}
-	for _, t := range targets {
-		found := false
-		if s != nil {
-			for _, g := range s.IPs {
-				ip, ok := groupAddr(g)
-				if !ok || !t.Contains(ip) {
-					continue
+	var found []trace.AbuseRow
+	if len(targets) > 0 { // with none, AbuseRows would take the findings'
+		found, _ = report.AbuseRows(s, targets) // no row is not an error here
+	}
+	for _, row := range found {
+		if len(row.Evidence) == 0 {
+			// addresses below the analyzer's top rows have no samples: take
+			// their newest raw lines instead
+			for i := len(s.Recent) - 1; i >= 0 && len(row.Evidence) < 3; i-- {
+				if s.Recent[i].Src == row.IP {
+					row.Evidence = append(row.Evidence, s.Recent[i].Line)
 				}
-				found = true
-				row := trace.AbuseRow{IP: ip, ASN: g.ASN, ASName: g.ASName, First: g.First, Last: g.Last, Events: g.Events}
-				for i := len(s.Recent) - 1; i >= 0 && len(row.Evidence) < 3; i-- {
-					if s.Recent[i].Src == ip {
-						row.Evidence = append(row.Evidence, s.Recent[i].Line)
-					}
-				}
-				slices.Reverse(row.Evidence)
-				add(row)
 			}
+			slices.Reverse(row.Evidence)
 		}
-		if !found && t.IsSingleIP() {
+		add(row)
+	}
+	for _, t := range targets {
+		if _, ok := r.rows[t.Addr()]; !ok && t.IsSingleIP() {
 			add(trace.AbuseRow{IP: t.Addr()})
 		}
 	}
@@ -233,7 +236,6 @@ func (r *AbuseReport) Add(_ context.Context, targets []netip.Prefix, reason stri
 	for _, row := range r.rows {
 		rows = append(rows, row)
 	}
-	slices.SortFunc(rows, func(a, b trace.AbuseRow) int { return a.IP.Compare(b.IP) })
 	if err := os.MkdirAll(filepath.Dir(r.Path), 0o700); err != nil {
 		return err
 	}
