@@ -365,10 +365,13 @@ func (a *Analyzer) signalFinding(out []Finding, v *view, kind string, sigs []int
 	if len(offenders) == 0 && !distributed {
 		return out
 	}
-	if len(offenders) == 0 {
+	if distributed {
+		// A distributed attack is many sources each under the per-source
+		// threshold: name them all, also when a few loud ones passed it.
 		for i := range v.sig[sigs[0]] {
 			r := &v.sig[sigs[0]][i]
-			if a.events(&r.counts) >= 2 && a.isTarget(r.key) {
+			if a.events(&r.counts) >= 2 && !seen[r.key] && a.isTarget(r.key) {
+				seen[r.key] = true
 				offenders = append(offenders, &row[netip.Addr, ipX]{key: r.key, counts: r.counts})
 			}
 		}
