@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/irtui/irtui/internal/testkit"
 )
 
 // benchAddrs returns n distinct addresses from 2001:db8:ff::/48 (the
@@ -110,7 +112,7 @@ func BenchmarkLookup(b *testing.B) {
 				runIn(b, l.srv, sb.String(), "ip6tables-restore", "--noflush")
 			}
 			b.ResetTimer()
-			err := inNS(l.cust, func() error {
+			err := testkit.InNetns(l.cust, func() error {
 				d := net.Dialer{Timeout: time.Second, LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(l.cust6, 0))}
 				dst := netip.AddrPortFrom(l.srvCust6, 25).String()
 				for i := 0; i < b.N; i++ {

@@ -10,17 +10,14 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"os"
 	"os/exec"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/irtui/irtui/internal/testkit"
+	"golang.org/x/sys/unix"
 )
 
 // lab is three network namespaces: a server running HTTP on 80 and an SMTP
@@ -125,32 +122,10 @@ func newLab(t testing.TB) *lab {
 	return l
 }
 
-// inNS runs fn on an OS thread moved into namespace ns. The thread is
-// never unlocked, so it dies with the goroutine instead of carrying the
-// namespace into other goroutines. Sockets made inside fn stay in ns.
-func inNS(ns string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		f, err := os.Open("/var/run/netns/" + ns)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", ns, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
-}
-
 func (l *lab) serve(t testing.TB) {
 	t.Helper()
 	var lns []net.Listener
-	err := inNS(l.srv, func() error {
+	err := testkit.InNetns(l.srv, func() error {
 		for _, port := range []string{"80", "25"} {
 			ln, err := net.Listen("tcp", "[::]:"+port)
 			if err != nil {
@@ -190,7 +165,7 @@ func (l *lab) serve(t testing.TB) {
 // probe connects from src in namespace ns to dst:port and expects the
 // service's answer: an HTTP status line on 80, an SMTP banner on 25.
 func probe(ns string, src, dst netip.Addr, port uint16, timeout time.Duration) error {
-	return inNS(ns, func() error {
+	return testkit.InNetns(ns, func() error {
 		d := net.Dialer{Timeout: timeout, LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))}
 		c, err := d.Dial("tcp", netip.AddrPortFrom(dst, port).String())
 		if err != nil {

@@ -13,14 +13,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/irtui/irtui/internal/block"
 	"github.com/irtui/irtui/internal/block/crowdsec"
@@ -54,28 +51,6 @@ func run(t testing.TB, argv ...string) {
 	if out, err := exec.Command(argv[0], argv[1:]...).CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v: %s", strings.Join(argv, " "), err, out)
 	}
-}
-
-// inNS runs fn on a locked OS thread moved into namespace ns; the thread
-// is never unlocked, so it ends with its goroutine and the namespace does
-// not leak into others. Sockets made in fn stay in ns.
-func inNS(ns string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		f, err := os.Open("/var/run/netns/" + ns)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", ns, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
 }
 
 func newFleetLab(t *testing.T, mode string) *fleetLab {
@@ -126,7 +101,7 @@ func newFleetLab(t *testing.T, mode string) *fleetLab {
 	l.hc = &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			var c net.Conn
-			err := inNS(l.hub, func() error {
+			err := testkit.InNetns(l.hub, func() error {
 				var err error
 				c, err = (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, network, addr)
 				return err
@@ -144,7 +119,7 @@ func newFleetLab(t *testing.T, mode string) *fleetLab {
 func (l *fleetLab) serveHTTP(t *testing.T, ns string) {
 	t.Helper()
 	var ln net.Listener
-	if err := inNS(ns, func() error {
+	if err := testkit.InNetns(ns, func() error {
 		var err error
 		ln, err = net.Listen("tcp", "[::]:80")
 		return err
@@ -262,7 +237,7 @@ func (l *fleetLab) bouncerState(ns string) string {
 
 // probe asks web from src inside ns for a page.
 func probe(ns string, src, dst netip.Addr, timeout time.Duration) error {
-	return inNS(ns, func() error {
+	return testkit.InNetns(ns, func() error {
 		d := net.Dialer{Timeout: timeout, LocalAddr: net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))}
 		c, err := d.Dial("tcp", netip.AddrPortFrom(dst, 80).String())
 		if err != nil {
