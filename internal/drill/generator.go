@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/irtui/irtui/internal/loggen"
 )
 
 // whats lists the traffic a stream can generate, by kind/what, with the
@@ -79,6 +81,7 @@ type Generator struct {
 	Seed  uint64
 
 	rng     *rand.Rand
+	line    []byte // scratch for one formatted line
 	streams []*stream
 	simZero time.Time // scenario time 0 on the data clock
 	live    time.Time // wall time at which the live part starts
@@ -544,8 +547,7 @@ func (g *Generator) writeWeb(w *bufio.Writer, st *stream, src netip.Addr, at tim
 		status, size = 404, 162
 	}
 	ua := g.pick(st.UAs, "Mozilla/5.0")
-	fmt.Fprintf(w, "%s - - [%s] \"%s %s HTTP/1.1\" %d %d \"%s\" \"%s\"\n",
-		src, at.Format("02/Jan/2006:15:04:05 -0700"), method, page, status, size, ref, ua)
+	g.combined(w, at, src, method, page, status, size, ref, ua)
 	if st.What != "browse" || len(st.Assets) == 0 {
 		return
 	}
@@ -558,9 +560,19 @@ func (g *Generator) writeWeb(w *bufio.Writer, st *stream, src netip.Addr, at tim
 		if g.rng.IntN(3) > 0 {
 			status, size = 304, 0
 		}
-		fmt.Fprintf(w, "%s - - [%s] \"GET %s HTTP/1.1\" %d %d \"%s\" \"%s\"\n",
-			src, at.Format("02/Jan/2006:15:04:05 -0700"), asset, status, size, ref, ua)
+		g.combined(w, at, src, "GET", asset, status, size, ref, ua)
 	}
+}
+
+// combined writes one nginx combined line, formatted by loggen as the
+// benchmarks' logs are.
+func (g *Generator) combined(w *bufio.Writer, at time.Time, src netip.Addr, method, path string, status, size int, ref, ua string) {
+	if ref == "-" {
+		ref = ""
+	}
+	g.line = loggen.AppendCombined(g.line[:0], &loggen.HTTP{Time: at, Src: src, Method: method, Path: path, Proto: "HTTP/1.1",
+		Status: status, Bytes: int64(size), Referer: ref, UA: ua})
+	w.Write(g.line)
 }
 
 func (g *Generator) mailHeader(w *bufio.Writer, at time.Time, prog string) {
@@ -622,16 +634,19 @@ func (g *Generator) writeMail(w *bufio.Writer, st *stream, src netip.Addr, at ti
 }
 
 func (g *Generator) writeDNS(w *bufio.Writer, st *stream, src netip.Addr, at time.Time) {
-	name := g.pick(st.Names, "www.example.com")
-	port := 1024 + g.rng.IntN(60000)
-	stamp := at.Format("02-Jan-2006 15:04:05.000")
+	d := loggen.DNS{Time: at, Src: src, Port: 1024 + g.rng.IntN(60000), QName: g.pick(st.Names, "www.example.com"),
+		RD: true, Server: dnsServer}
 	switch st.What {
 	case "query":
-		qtype := g.pick([]string{"A", "A", "AAAA", "MX", "TXT"}, "A")
-		fmt.Fprintf(w, "%s queries: info: client @0x7f3a2c00%04x %s#%d (%s): query: %s IN %s +E(0)K (192.0.2.53)\n", stamp, g.rng.IntN(0xffff), src, port, name, name, qtype)
+		d.QType = g.pick([]string{"A", "A", "AAAA", "MX", "TXT"}, "A")
 	case "any":
-		fmt.Fprintf(w, "%s queries: info: client @0x7f3a2c00%04x %s#%d (%s): query: %s IN ANY +E(0)D (192.0.2.53)\n", stamp, g.rng.IntN(0xffff), src, port, name, name)
+		d.QType = "ANY"
 	case "denied":
-		fmt.Fprintf(w, "%s security: info: client @0x7f3a2c00%04x %s#%d (%s): query (cache) '%s/A/IN' denied\n", stamp, g.rng.IntN(0xffff), src, port, name, name)
+		d.QType, d.Denied = "A", true
 	}
+	g.line = loggen.AppendBind(g.line[:0], &d)
+	w.Write(g.line)
 }
+
+// dnsServer is the address the drill's DNS server answers on.
+var dnsServer = netip.MustParseAddr("192.0.2.53")
