@@ -26,8 +26,14 @@ func register(c *command) { commands[c.name] = c }
 var defaultCommand = "watch"
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	code := run(os.Args[1:])
+	atExit()
+	os.Exit(code)
 }
+
+// atExit runs before the process exits; a profiling build (profile.go)
+// sets it to stop and write its CPU profile.
+var atExit = func() {}
 
 func run(args []string) int {
 	if len(args) > 0 {
