@@ -44,7 +44,7 @@ for backend in nft iptables; do
     --state-dir "$work/state" --allowlist /dev/null --from-file "$work/addrs" --ttl 1h --why bench --yes)")
   # Sanity: the firewall really holds them.
   if [ "$backend" = nft ]; then
-    got=$(ip netns exec "$ns" nft list set inet irtui drop_all_a6 | grep -o 'expires' | wc -l)
+    got=$(ip netns exec "$ns" nft list table inet irtui | grep -o expires | wc -l)
   else
     got=$(ip netns exec "$ns" ipset list irtui_drop_all_6 | grep -c timeout || true)
     got=$((got - 1)) # the header line carries the default timeout

@@ -40,6 +40,9 @@ type State struct {
 type RuleState struct {
 	Rule  Rule
 	Elems map[netip.Prefix]time.Time // network → expiry
+	// Bulk: the rule holds one bulk block's networks; its own counters
+	// count the block's packets (see BulkSplitter).
+	Bulk bool
 }
 
 // Empty reports whether nothing is wanted.
@@ -212,6 +215,13 @@ const expirySlack = 15 * time.Second
 
 func diffElems(want *State, have *Installed, now time.Time, withExpiry bool) elemDiff {
 	var d elemDiff
+	n := 0
+	for _, rs := range want.Rules {
+		n += len(rs.Elems)
+	}
+	if len(have.Elems) == 0 {
+		d.add = make([]ElemKey, 0, n)
+	}
 	for id, rs := range want.Rules {
 		for p, exp := range rs.Elems {
 			k := ElemKey{Rule: id, Prefix: p}

@@ -175,7 +175,7 @@ func BenchmarkNFTPrepare100k(b *testing.B) {
 	now := time.Now()
 	blk := &Block{Rule: Rule{Action: Drop}, Targets: targets, Expires: now.Add(time.Hour)}
 	for i := 0; i < b.N; i++ {
-		want := wantState([]*Block{blk})
+		want := wantState([]*Block{blk}, true)
 		bt, err := (&NFT{}).Prepare(want, newInstalled(), now)
 		if err != nil || bt.Empty() {
 			b.Fatal(err)

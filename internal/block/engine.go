@@ -133,12 +133,12 @@ func newID(now time.Time) string {
 // guard refused at least one target; nothing is planned then.
 func (e *Engine) Plan(ctx context.Context, req Request) (*Plan, error) {
 	now := e.now()
-	seen := map[netip.Prefix]bool{}
-	var targets []netip.Prefix
+	seen := make(map[netip.Prefix]struct{}, len(req.Targets)+len(req.ASPrefixes))
+	targets := make([]netip.Prefix, 0, len(req.Targets)+len(req.ASPrefixes))
 	addT := func(p netip.Prefix) {
 		p = NormalizePrefix(p)
-		if p.IsValid() && !seen[p] {
-			seen[p] = true
+		if _, dup := seen[p]; p.IsValid() && !dup {
+			seen[p] = struct{}{}
 			targets = append(targets, p)
 		}
 	}
@@ -207,7 +207,8 @@ func (e *Engine) Plan(ctx context.Context, req Request) (*Plan, error) {
 	b := &Block{ID: newID(now), Targets: targets, Rule: rule, TTL: ttl, Created: now,
 		Expires: now.Add(ttl), Who: e.who(), Why: sanitize.Truncate(req.Why, 500), Backend: e.Backend.Name(), AS: req.AS}
 	active := st.active(now)
-	want := wantState(append(active, b))
+	split := splitsBulk(e.Backend)
+	want := wantState(append(active, b), split)
 	have, err := e.Backend.Installed(ctx)
 	if err != nil {
 		return nil, err
@@ -216,7 +217,7 @@ func (e *Engine) Plan(ctx context.Context, req Request) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	notes = append(notes, coverNotes(b, active, want)...)
+	notes = append(notes, coverNotes(b, active, want, split)...)
 	p := &Plan{Op: "block", Block: b, Batch: batch, Notes: notes,
 		records: []Record{b.record()}, journalSize: size, backend: e.Backend.Name()}
 	if e.Preview != nil {
@@ -229,13 +230,16 @@ func (e *Engine) Plan(ctx context.Context, req Request) (*Plan, error) {
 
 // coverNotes says which new targets are already blocked the same way, or
 // sit inside a wider prefix under the same rule.
-func coverNotes(b *Block, active []*Block, want *State) []string {
+func coverNotes(b *Block, active []*Block, want *State, split bool) []string {
 	var notes []string
-	id := b.Rule.ID()
+	id := ruleID(b, split)
 	rs := want.Rules[id]
 	inside := 0
 	var example string
 	for _, t := range b.Targets {
+		if rs.Bulk && len(rs.Elems) == len(b.Targets) {
+			break // a rule of its own that holds every target: none is inside another
+		}
 		if _, ok := rs.Elems[t]; !ok {
 			inside++
 			if example == "" {
@@ -248,7 +252,7 @@ func coverNotes(b *Block, active []*Block, want *State) []string {
 	}
 	again := 0
 	for _, a := range active {
-		if a.Rule.ID() != id {
+		if a.Rule.ID() != b.Rule.ID() {
 			continue
 		}
 		set := map[netip.Prefix]bool{}
@@ -377,7 +381,7 @@ func (e *Engine) planState(ctx context.Context, op string, rest []*Block, rec Re
 	if err != nil {
 		return nil, err
 	}
-	batch, err := e.Backend.Prepare(wantState(rest), have, e.now())
+	batch, err := e.Backend.Prepare(wantState(rest, splitsBulk(e.Backend)), have, e.now())
 	if err != nil {
 		return nil, err
 	}
@@ -447,11 +451,13 @@ func (e *Engine) List(ctx context.Context) ([]Active, error) {
 		return nil, err
 	}
 	blocks := st.active(now)
-	want := wantState(blocks)
+	split := splitsBulk(e.Backend)
+	want := wantState(blocks, split)
 	out := make([]Active, 0, len(blocks))
 	for _, b := range blocks {
 		a := Active{Block: *b, Left: b.Expires.Sub(now)}
-		id := b.Rule.ID()
+		id := ruleID(b, split)
+		bulk := want.Rules[id].Bulk
 		for _, t := range b.Targets {
 			if _, ok := want.Rules[id].Elems[t]; !ok {
 				a.Covered++
@@ -464,6 +470,15 @@ func (e *Engine) List(ctx context.Context) ([]Active, error) {
 			}
 			a.Packets += el.Packets
 			a.Bytes += el.Bytes
+		}
+		if bulk {
+			// Its networks carry no counters: its rules count for it.
+			for label, r := range have.Rules {
+				if strings.HasPrefix(label, id+" ") {
+					a.Packets += r.Packets
+					a.Bytes += r.Bytes
+				}
+			}
 		}
 		out = append(out, a)
 	}
@@ -559,7 +574,7 @@ func (e *Engine) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	batch, err := e.Backend.Prepare(wantState(st.active(now)), have, now)
+	batch, err := e.Backend.Prepare(wantState(st.active(now), splitsBulk(e.Backend)), have, now)
 	if err != nil {
 		return nil, err
 	}

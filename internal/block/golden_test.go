@@ -55,7 +55,7 @@ func goldenBlocks() []*Block {
 }
 
 func TestGoldenRules(t *testing.T) {
-	want := wantState(goldenBlocks())
+	want := wantState(goldenBlocks(), false)
 	for _, be := range []Backend{&NFT{}, &IPTables{}, &PF{}, &DryRun{}} {
 		t.Run(be.Name(), func(t *testing.T) {
 			// From nothing: create everything.
@@ -69,7 +69,7 @@ func TestGoldenRules(t *testing.T) {
 			// to lapse and a leftover address; b3 was unblocked.
 			have := newInstalled()
 			have.Present = true
-			d1 := wantState(goldenBlocks()[:1])
+			d1 := wantState(goldenBlocks()[:1], false)
 			for id, rs := range d1.Rules {
 				for p, exp := range rs.Elems {
 					have.Elems[ElemKey{id, p}] = ElemState{Expires: exp}
@@ -100,7 +100,7 @@ func TestGoldenRules(t *testing.T) {
 				have.Names["irtui_rej_1a2b3c4d"] = true
 				have.Rules["drop_all all"] = InstalledRule{}
 			}
-			inc := wantState(goldenBlocks()[:2])
+			inc := wantState(goldenBlocks()[:2], false)
 			b, err = be.Prepare(inc, have, goldenNow)
 			if err != nil {
 				t.Fatal(err)
@@ -120,7 +120,7 @@ func TestGoldenRules(t *testing.T) {
 func TestPFRateLimitUDPRefused(t *testing.T) {
 	b := &Block{ID: "x", Rule: Rule{Action: RateLimit, Rate: Rate{Count: 1, Per: time.Second}, Scope: []PortRange{{"udp", 53, 53}}},
 		Targets: []netip.Prefix{pfx("192.0.2.1")}, Expires: goldenNow.Add(time.Hour)}
-	if _, err := (&PF{}).Prepare(wantState([]*Block{b}), newInstalled(), goldenNow); err == nil {
+	if _, err := (&PF{}).Prepare(wantState([]*Block{b}, false), newInstalled(), goldenNow); err == nil {
 		t.Error("pf cannot rate-limit udp; Prepare should refuse")
 	}
 }

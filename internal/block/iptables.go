@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,27 +38,37 @@ func iptablesLabel(id string, fam int, proto string) string {
 // Installed reads iptables-save and ip6tables-save (filter table) and
 // ipset save, keeping only irtui's objects.
 func (t *IPTables) Installed(ctx context.Context) (*Installed, error) {
+	// The three listings are independent: read them at once (each program
+	// takes a few milliseconds to start, and irtui reads them twice per
+	// command: to reconcile, then to plan).
+	progs := []string{"iptables-save", "ip6tables-save", "ipset"}
+	args := [][]string{{"-c", "-t", "filter"}, {"-c", "-t", "filter"}, {"save"}}
+	outs := make([][]byte, len(progs))
+	errs := make([]error, len(progs))
+	var wg sync.WaitGroup
+	for i := range progs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = t.Runner.Run(ctx, "", progs[i], args[i]...)
+		}()
+	}
+	wg.Wait()
 	inst := newInstalled()
-	for _, fam := range []int{4, 6} {
-		prog := "iptables-save"
-		if fam == 6 {
-			prog = "ip6tables-save"
-		}
-		out, err := t.Runner.Run(ctx, "", prog, "-c", "-t", "filter")
-		if err != nil {
+	for i, fam := range []int{4, 6} {
+		if err := errs[i]; err != nil {
 			var re *RunError
 			if errors.As(err, &re) && strings.Contains(re.Stderr, "does not exist") {
 				continue
 			}
 			return nil, fmt.Errorf("cannot read the firewall (are you root?): %w", err)
 		}
-		parseIPTablesSave(out, fam, inst)
+		parseIPTablesSave(outs[i], fam, inst)
 	}
-	out, err := t.Runner.Run(ctx, "", "ipset", "save")
-	if err != nil {
-		return nil, fmt.Errorf("cannot read ipset's sets (are you root? is the ip_set module available?): %w", err)
+	if errs[2] != nil {
+		return nil, fmt.Errorf("cannot read ipset's sets (are you root? is the ip_set module available?): %w", errs[2])
 	}
-	if err := parseIPSetSave(out, time.Now(), inst); err != nil {
+	if err := parseIPSetSave(outs[2], time.Now(), inst); err != nil {
 		return nil, err
 	}
 	return inst, nil
@@ -219,11 +231,19 @@ func (t *IPTables) Prepare(want *State, have *Installed, now time.Time) (Batch, 
 	d := diffElems(want, have, now, true)
 	wantSets := map[string]bool{}
 	for _, id := range want.IDs() {
+		var fams [7]bool
 		for p := range want.Rules[id].Elems {
-			wantSets[ipsetName(id, family(p))] = true
+			if f := family(p); !fams[f] {
+				fams[f] = true
+				wantSets[ipsetName(id, f)] = true
+				if fams[4] && fams[6] {
+					break
+				}
+			}
 		}
 	}
 	var sets strings.Builder
+	sets.Grow(64 * (len(d.add) + len(d.refresh) + len(d.del)))
 	names := sortedKeys(wantSets)
 	for _, name := range names {
 		if !have.Names[name] {
@@ -234,17 +254,28 @@ func (t *IPTables) Prepare(want *State, have *Installed, now time.Time) (Batch, 
 			fmt.Fprintf(&sets, "create %s hash:net family %s timeout 3600 counters maxelem %d -exist\n", name, fam, ipsetMaxElem)
 		}
 	}
-	dels := d.del
-	for _, k := range dels {
+	var buf []byte
+	for _, k := range d.del {
 		name := ipsetName(k.Rule, family(k.Prefix))
 		if wantSets[name] {
-			fmt.Fprintf(&sets, "del %s %s -exist\n", name, k.Prefix)
+			buf = append(append(append(buf[:0], "del "...), name...), ' ')
+			buf = append(k.Prefix.AppendTo(buf), " -exist\n"...)
+			sets.Write(buf)
 		}
 	}
-	adds := append(append([]ElemKey{}, d.add...), d.refresh...)
-	sortKeys(adds)
-	for _, k := range adds {
-		fmt.Fprintf(&sets, "add %s %s timeout %d -exist\n", ipsetName(k.Rule, family(k.Prefix)), k.Prefix, SecondsLeft(want.Rules[k.Rule].Elems[k.Prefix], now))
+	var name, nameRule string
+	var nameFam int
+	var elems map[netip.Prefix]time.Time
+	for _, k := range joinKeys(d.add, d.refresh) {
+		if f := family(k.Prefix); name == "" || k.Rule != nameRule || f != nameFam {
+			name, nameRule, nameFam = ipsetName(k.Rule, f), k.Rule, f
+			elems = want.Rules[k.Rule].Elems
+		}
+		buf = append(append(append(buf[:0], "add "...), name...), ' ')
+		buf = append(k.Prefix.AppendTo(buf), " timeout "...)
+		buf = strconv.AppendInt(buf, SecondsLeft(elems[k.Prefix], now), 10)
+		buf = append(buf, " -exist\n"...)
+		sets.Write(buf)
 	}
 	if sets.Len() > 0 {
 		b.Steps = append(b.Steps, Step{Program: "ipset", Args: []string{"restore"}, Input: sets.String()})

@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -349,17 +351,51 @@ func sortBlocks(bs []*Block) {
 	})
 }
 
+// BulkTargets is the size from which a block gets sets and rules of its own
+// on a backend that splits bulk blocks (BulkSplitter): the rule's counter
+// is then the block's counter, so its networks need none each.
+const BulkTargets = 1000
+
+// BulkSplitter is a backend whose per-network counters are costly to load
+// (nftables allocates one kernel counter per element: for 100,000
+// addresses that is a third of the load time). It puts a bulk block in sets
+// of its own, without per-network counters, and counts its packets with
+// its rules' counters.
+type BulkSplitter interface {
+	SplitsBulk() bool
+}
+
+func splitsBulk(b Backend) bool {
+	s, ok := b.(BulkSplitter)
+	return ok && s.SplitsBulk()
+}
+
+// ruleID is the firewall rule a block's networks go in: the rule shared by
+// every block with the same action and scope, or with split, for a bulk
+// block, one of its own (the shared ID and a hash of the block's ID; short
+// enough for ipset's 31-character names).
+func ruleID(b *Block, split bool) string {
+	id := b.Rule.ID()
+	if split && len(b.Targets) >= BulkTargets {
+		h := fnv.New32a()
+		h.Write([]byte(b.ID))
+		id += "_" + strconv.FormatUint(uint64(h.Sum32()), 16)
+	}
+	return id
+}
+
 // wantState turns active blocks into what the firewall should hold. A
 // prefix inside a wider prefix under the same rule is left out (interval
 // sets refuse overlaps); it stays in the journal and enters the firewall
-// when the wider one goes, at the next reconcile.
-func wantState(blocks []*Block) *State {
+// when the wider one goes, at the next reconcile. With split, bulk blocks
+// get rules of their own (see BulkSplitter).
+func wantState(blocks []*Block, split bool) *State {
 	st := &State{Rules: map[string]*RuleState{}}
 	for _, b := range blocks {
-		id := b.Rule.ID()
+		id := ruleID(b, split)
 		rs := st.Rules[id]
 		if rs == nil {
-			rs = &RuleState{Rule: b.Rule, Elems: map[netip.Prefix]time.Time{}}
+			rs = &RuleState{Rule: b.Rule, Elems: make(map[netip.Prefix]time.Time, len(b.Targets)), Bulk: id != b.Rule.ID()}
 			st.Rules[id] = rs
 		}
 		for _, t := range b.Targets {

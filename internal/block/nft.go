@@ -27,6 +27,10 @@ const nftChunk = 10000
 // Name returns "nft".
 func (n *NFT) Name() string { return "nft" }
 
+// SplitsBulk is true: a per-element counter costs the kernel an allocation
+// per address, so a bulk block's sets go without (see BulkSplitter).
+func (n *NFT) SplitsBulk() bool { return true }
+
 // set kinds: a = single addresses (plain timeout set, fast to load),
 // n = prefixes (interval set), m = a rate-limit's per-source meter.
 func nftSetName(id, kind string, fam int) string { return id + "_" + kind + strconv.Itoa(fam) }
@@ -173,7 +177,8 @@ type nftWantRule struct {
 	text  string // the rule after "add rule inet irtui input "
 }
 
-func nftRules(want *State) (rules []nftWantRule, sets map[string]string) {
+func nftRules(want *State, now time.Time) (rules []nftWantRule, sets map[string]string, dflt map[string]int64) {
+	dflt = map[string]int64{}
 	sets = map[string]string{}
 	for _, id := range want.IDs() {
 		rs := want.Rules[id]
@@ -192,11 +197,22 @@ func nftRules(want *State) (rules []nftWantRule, sets map[string]string) {
 					continue
 				}
 				name := nftSetName(id, kind, fam)
-				if kind == "a" {
-					sets[name] = fmt.Sprintf("{ type %s; flags timeout; counter; }", typ)
-				} else {
-					sets[name] = fmt.Sprintf("{ type %s; flags interval,timeout; counter; }", typ)
+				flags, counter := "timeout", " counter;"
+				if kind == "n" {
+					flags = "interval,timeout"
 				}
+				timeout := ""
+				if rs.Bulk {
+					counter = ""
+					// One block: every network ends together, so the set's
+					// default timeout says it once instead of per element.
+					for _, exp := range rs.Elems {
+						dflt[name] = SecondsLeft(exp, now)
+						timeout = fmt.Sprintf(" timeout %ds;", dflt[name])
+						break
+					}
+				}
+				sets[name] = fmt.Sprintf("{ type %s; flags %s;%s%s }", typ, flags, timeout, counter)
 				if rs.Rule.Action == RateLimit && meter == "" {
 					meter = nftSetName(id, "m", fam)
 					// The meter forgets a source after a minute of quiet, or after the
@@ -230,7 +246,7 @@ func nftRules(want *State) (rules []nftWantRule, sets map[string]string) {
 			}
 		}
 	}
-	return rules, sets
+	return rules, sets, dflt
 }
 
 type nftScope struct{ proto, match string }
@@ -275,7 +291,7 @@ func (n *NFT) Prepare(want *State, have *Installed, now time.Time) (Batch, error
 		b.Steps = []Step{{Program: "nft", Args: []string{"-f", "-"}, Input: sb.String()}}
 		return b, nil
 	}
-	rules, sets := nftRules(want)
+	rules, sets, dflt := nftRules(want, now)
 	d := diffElems(want, have, now, true)
 	if !have.Present {
 		sb.WriteString("add table inet irtui { comment \"blocks added by irtui; remove with: irtui unblock --all\"; }\n")
@@ -289,6 +305,8 @@ func (n *NFT) Prepare(want *State, have *Installed, now time.Time) (Batch, error
 	for _, name := range names {
 		if !have.Names[name] {
 			fmt.Fprintf(&sb, "add set inet irtui %s %s\n", name, sets[name])
+		} else {
+			delete(dflt, name) // made earlier, with another default
 		}
 	}
 	wanted := map[string]bool{}
@@ -307,8 +325,9 @@ func (n *NFT) Prepare(want *State, have *Installed, now time.Time) (Batch, error
 	}
 	// Elements leave before others arrive, so a wider prefix can replace
 	// narrower ones in an interval set within the same transaction.
-	writeElems(&sb, "delete", append(append([]ElemKey{}, d.del...), d.refresh...), nil, now)
-	writeElems(&sb, "add", append(append([]ElemKey{}, d.add...), d.refresh...), want, now)
+	sb.Grow(48 * (len(d.add) + len(d.del) + 2*len(d.refresh)))
+	writeElems(&sb, "delete", joinKeys(d.del, d.refresh), nil, nil, now)
+	writeElems(&sb, "add", joinKeys(d.add, d.refresh), want, dflt, now)
 	added := 0
 	for _, r := range rules {
 		if _, ok := have.Rules[r.label]; !ok {
@@ -335,9 +354,11 @@ func (n *NFT) Prepare(want *State, have *Installed, now time.Time) (Batch, error
 }
 
 // writeElems writes add/delete element statements grouped by set, each
-// element on its own line so the operator can read them.
-func writeElems(sb *strings.Builder, verb string, keys []ElemKey, want *State, now time.Time) {
-	sortKeys(keys)
+// element on its own line so the operator can read them. keys are sorted.
+// An element whose timeout is its set's default (dflt, for sets this batch
+// creates) goes without one.
+func writeElems(sb *strings.Builder, verb string, keys []ElemKey, want *State, dflt map[string]int64, now time.Time) {
+	var buf []byte
 	for i := 0; i < len(keys); {
 		first := keys[i]
 		set := nftSetName(first.Rule, nftKind(first.Prefix), family(first.Prefix))
@@ -348,31 +369,54 @@ func writeElems(sb *strings.Builder, verb string, keys []ElemKey, want *State, n
 		for j < len(keys) && j-i < nftChunk && sameSet(keys[j]) {
 			j++
 		}
+		var elems map[netip.Prefix]time.Time
+		if want != nil {
+			elems = want.Rules[first.Rule].Elems
+		}
+		d, hasDflt := dflt[set]
 		fmt.Fprintf(sb, "%s element inet irtui %s {\n", verb, set)
 		for k := i; k < j; k++ {
-			sb.WriteString("\t")
-			sb.WriteString(elemString(keys[k].Prefix))
+			buf = append(buf[:0], '\t')
+			buf = appendElem(buf, keys[k].Prefix)
 			if want != nil {
-				sb.WriteString(" timeout ")
-				sb.WriteString(strconv.FormatInt(SecondsLeft(want.Rules[keys[k].Rule].Elems[keys[k].Prefix], now), 10))
-				sb.WriteString("s")
+				if secs := SecondsLeft(elems[keys[k].Prefix], now); !hasDflt || secs != d {
+					buf = append(buf, " timeout "...)
+					buf = strconv.AppendInt(buf, secs, 10)
+					buf = append(buf, 's')
+				}
 			}
 			if k < j-1 {
-				sb.WriteString(",")
+				buf = append(buf, ',')
 			}
-			sb.WriteString("\n")
+			buf = append(buf, '\n')
+			sb.Write(buf)
 		}
 		sb.WriteString("}\n")
 		i = j
 	}
 }
 
-// elemString writes single addresses without their /32 or /128.
-func elemString(p netip.Prefix) string {
-	if p.IsSingleIP() {
-		return p.Addr().String()
+// joinKeys returns the sorted union of two sorted key lists, without a
+// copy when one is empty (the usual case: nothing to refresh).
+func joinKeys(a, b []ElemKey) []ElemKey {
+	switch {
+	case len(b) == 0:
+		return a
+	case len(a) == 0:
+		return b
 	}
-	return p.String()
+	out := append(append(make([]ElemKey, 0, len(a)+len(b)), a...), b...)
+	sortKeys(out)
+	return out
+}
+
+// appendElem appends a network as nft writes it: single addresses without
+// their /32 or /128.
+func appendElem(b []byte, p netip.Prefix) []byte {
+	if p.IsSingleIP() {
+		return p.Addr().AppendTo(b)
+	}
+	return p.AppendTo(b)
 }
 
 // Exec applies the batch with nft -f - (one transaction).

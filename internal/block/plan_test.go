@@ -241,7 +241,7 @@ func TestWantStateCover(t *testing.T) {
 		{ID: "2", Rule: Rule{Action: Drop}, Expires: now.Add(2 * time.Hour), Targets: []netip.Prefix{pfx("192.0.2.128/25"), pfx("192.0.2.7"), pfx("198.51.100.0/24")}},
 		{ID: "3", Rule: Rule{Action: Reject}, Expires: now.Add(time.Hour), Targets: []netip.Prefix{pfx("192.0.2.128/25")}},
 	}
-	st := wantState(bs)
+	st := wantState(bs, false)
 	d := st.Rules["drop_all"].Elems
 	if len(d) != 3 || !d[pfx("192.0.2.7")].Equal(now.Add(2*time.Hour)) {
 		t.Errorf("drop_all = %v", d)

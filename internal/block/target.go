@@ -2,6 +2,7 @@ package block
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // MaxTargets bounds one request so a hostile or mistaken list cannot exhaust
@@ -68,32 +70,42 @@ func NormalizePrefix(p netip.Prefix) netip.Prefix {
 // never produces half a block. Duplicates are removed; order is kept.
 func ParseTargets(r io.Reader) ([]netip.Prefix, error) {
 	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 4096), maxLine)
+	sc.Buffer(make([]byte, 0, maxLine), maxLine)
 	var out []netip.Prefix
-	seen := map[netip.Prefix]bool{}
 	var errs []string
 	line := 0
 	for sc.Scan() {
 		line++
-		text := sc.Text()
-		if i := strings.IndexByte(text, '#'); i >= 0 {
+		text := sc.Bytes()
+		if i := bytes.IndexByte(text, '#'); i >= 0 {
 			text = text[:i]
 		}
-		for _, f := range strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == ';' || r == '\r' }) {
-			p, err := ParseTarget(f)
+		for len(text) > 0 {
+			i := 0
+			for i < len(text) && isTargetSep(text[i]) {
+				i++
+			}
+			j := i
+			for j < len(text) && !isTargetSep(text[j]) {
+				j++
+			}
+			f := text[i:j]
+			text = text[j:]
+			if len(f) == 0 {
+				continue
+			}
+			// A view of the scanner's buffer, not a copy: ParseTarget keeps
+			// nothing of it (its errors quote a copy).
+			p, err := ParseTarget(unsafe.String(&f[0], len(f)))
 			if err != nil {
 				if len(errs) < 10 {
 					errs = append(errs, fmt.Sprintf("line %d: %v", line, err))
 				}
 				continue
 			}
-			if seen[p] {
-				continue
-			}
-			if len(out) >= MaxTargets {
+			if len(out) >= 2*MaxTargets {
 				return nil, fmt.Errorf("more than %d targets: block the prefixes they share instead", MaxTargets)
 			}
-			seen[p] = true
 			out = append(out, p)
 		}
 	}
@@ -106,7 +118,26 @@ func ParseTargets(r io.Reader) ([]netip.Prefix, error) {
 	if len(errs) > 0 {
 		return nil, errors.New(strings.Join(errs, "; "))
 	}
-	return out, nil
+	// Duplicates go once the size is known: a map sized once costs a
+	// fraction of one grown line by line.
+	seen := make(map[netip.Prefix]struct{}, len(out))
+	uniq := out[:0]
+	for _, p := range out {
+		if _, dup := seen[p]; !dup {
+			seen[p] = struct{}{}
+			uniq = append(uniq, p)
+		}
+	}
+	if len(uniq) > MaxTargets {
+		return nil, fmt.Errorf("more than %d targets: block the prefixes they share instead", MaxTargets)
+	}
+	return uniq, nil
+}
+
+// isTargetSep: targets in a list are separated by commas, semicolons and
+// white space.
+func isTargetSep(c byte) bool {
+	return c == ',' || c == ' ' || c == '\t' || c == ';' || c == '\r'
 }
 
 // clip keeps error messages short and printable whatever the input was.
