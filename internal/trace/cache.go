@@ -71,6 +71,8 @@ type cache struct {
 	failures map[string]time.Time // query key → retry after
 	dirty    bool
 	now      func() time.Time
+	// areas says where origins may hold an entry, read without mu.
+	areas *areaSet
 }
 
 func newCache() *cache {
@@ -81,11 +83,15 @@ func newCache() *cache {
 		abuse:    map[netip.Addr]abuseEntry{},
 		failures: map[string]time.Time{},
 		now:      time.Now,
+		areas:    new(areaSet),
 	}
 }
 
 // origin returns the most specific fresh origin entry covering ip.
 func (c *cache) origin(ip netip.Addr) (*originEntry, bool) {
+	if !c.areas.has(ip) {
+		return nil, false
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	e, ok := c.origins.Lookup(ip)
@@ -104,6 +110,7 @@ func (c *cache) putOrigin(p netip.Prefix, e *originEntry) {
 	if _, exists := c.origins.Get(p); !exists {
 		c.nOrigins++
 	}
+	c.areas.add(p)
 	c.origins.Insert(p, e)
 	c.dirty = true
 }
@@ -317,6 +324,7 @@ func (c *cache) load(dir string) error {
 		if _, exists := c.origins.Get(e.Prefix); !exists {
 			c.nOrigins++
 		}
+		c.areas.add(e.Prefix)
 		c.origins.Insert(e.Prefix, e)
 	}
 	for i, a := range d.AS {

@@ -341,6 +341,12 @@ func (t *Tracer) schedule(ip netip.Addr) {
 	if t.cfg.Offline {
 		return
 	}
+	// A full queue takes nothing: ip is left unmarked, to be queued by a
+	// later call once there is room, and the bookkeeping below is skipped
+	// while a big backfill asks about thousands of new addresses.
+	if len(t.queue) == cap(t.queue) {
+		return
+	}
 	now := time.Now()
 	t.pmu.Lock()
 	if until, ok := t.attempted[ip]; ok && now.Before(until) {

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -614,4 +615,64 @@ func TestSystemResolvers(t *testing.T) {
 	if _, err := tr.Lookup(ctx, netip.MustParseAddr("192.0.2.1")); err == nil || !strings.Contains(err.Error(), "--resolver") {
 		t.Fatalf("no resolver: %v", err)
 	}
+}
+
+// BenchmarkASOfUnknown measures what `irtui report` pays without an AS
+// table: the analyzer asks about addresses nobody knows, from two
+// goroutines as Backfill's workers do. The lookup queue is full (the
+// resolver is slow to fail); "negative" has every address's /24 cached as
+// not announced.
+func BenchmarkASOfUnknown(b *testing.B) {
+	for _, mode := range []string{"online", "offline", "negative"} {
+		b.Run(mode, func(b *testing.B) {
+			// Port 1 on loopback refuses: lookups fail, and the rate
+			// limit keeps the queue full.
+			tr := New(Config{Resolvers: []string{"127.0.0.1:1"}, NoDiskCache: true, Offline: mode == "offline", Timeout: 50 * time.Millisecond})
+			defer tr.Close()
+			addrs := make([]netip.Addr, 40_000)
+			for i := range addrs {
+				addrs[i] = netip.AddrFrom4([4]byte{100, byte(i >> 16), byte(i >> 8), byte(i)})
+				if mode == "negative" {
+					p, _ := addrs[i].Prefix(24)
+					tr.cache.putOrigin(p, &originEntry{Negative: true, Expires: time.Now().Add(time.Hour)})
+				}
+			}
+			var seed atomic.Int64
+			b.RunParallel(func(pb *testing.PB) {
+				i := int(seed.Add(20_000))
+				for pb.Next() {
+					tr.ASOf(addrs[(i*7919)%len(addrs)])
+					i++
+				}
+			})
+		})
+	}
+}
+
+// An address met while the lookup queue is full is not written off: a
+// later ASOf, once there is room, queues it.
+func TestASOfQueueFullRetriesLater(t *testing.T) {
+	srv := tracetest.Start(t)
+	var ips []netip.Addr
+	for i := 1; i <= 3; i++ {
+		ip := netip.AddrFrom4([4]byte{192, 0, 2 + byte(i), 1})
+		ips = append(ips, ip)
+		srv.TXT(OriginQuery(ip), fmt.Sprintf("6450%d | %s/24 | NL | ripencc | 2007-03-13", i, netip.AddrFrom4([4]byte{192, 0, 2 + byte(i), 0})))
+		srv.TXT(ASQuery(uint32(64500+i)), fmt.Sprintf("6450%d | NL | ripencc | 2001-05-01 | NET%d", i, i))
+	}
+	srv.Delay(OriginQuery(ips[0]), 200*time.Millisecond) // the one worker stays busy
+	tr := newTracer(t, srv, func(c *Config) { c.Workers, c.QueueSize = 1, 1 })
+	tr.ASOf(ips[0])
+	deadline := time.Now().Add(5 * time.Second)
+	for len(tr.queue) != 0 { // the worker has taken it
+		if time.Now().After(deadline) {
+			t.Fatal("worker never took the first lookup")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	tr.ASOf(ips[1]) // fills the queue
+	if _, _, _, ok := tr.ASOf(ips[2]); ok {
+		t.Fatal("known before any lookup")
+	}
+	waitKnown(t, tr, ips)
 }
