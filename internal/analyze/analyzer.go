@@ -169,7 +169,6 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 		p.outside = true
 		if src.IsValid() {
 			p.srcH = addrHash(src)
-			p.p1, p.p2 = Prefixes(src)
 			p.outside = !a.cfg.inside(src)
 		}
 		p.ks = int32(len(sc.buf))

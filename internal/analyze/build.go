@@ -93,15 +93,29 @@ func extract[K comparable, X extra[X]](t *table[K, X], c *clock, nowF, nowC int3
 	return out
 }
 
-// sumPrefixes returns the busiest prefixes of a shard that counts them
-// lazily, summed from its addresses (see shard.lazyPfx): as many as the
-// prefix table's hot list would hold.
-func (s *shard) sumPrefixes(a *Analyzer, nowF, nowC int32, out []row[netip.Prefix, pfxX]) []row[netip.Prefix, pfxX] {
+// sumLazy returns the busiest prefixes and ASes of a shard that counts
+// them lazily, summed from its addresses (see shard.lazy): as many as the
+// tables' hot lists would hold. Addresses whose AS is not known yet are
+// asked for once more first.
+func (s *shard) sumLazy(a *Analyzer, nowF, nowC int32) ([]row[netip.Prefix, pfxX], []row[uint32, asX]) {
 	c := a.clk
+	res := a.resolver()
+	if res != nil && s.resAsked {
+		if ep, ok := res.(ASEpocher); ok && s.resEpoch != 0 && ep.ASEpoch() == s.resEpoch {
+			res = nil // nothing learnt since the addresses were asked for
+		}
+	}
 	idx := make(map[netip.Prefix]int, s.ips.n)
 	rows := make([]row[netip.Prefix, pfxX], 0, s.ips.n)
+	asIdx := map[uint32]int{}
+	var asRows []row[uint32, asX]
 	for i := int32(0); i < s.ips.n; i++ {
 		e := s.ips.at(i)
+		if e.x.asn == 0 && res != nil {
+			if n, _, _, ok := res.ASOf(e.key); ok && n != 0 {
+				e.x.asn = n
+			}
+		}
 		one := counts{total: e.total, err: e.err, bytes: e.bytes, first: e.first, last: e.last,
 			short: e.r.short(nowF), long: e.r.long(nowC), base: c.base(&e.r, e.total, nowF), src: 1}
 		for j := range one.trend {
@@ -125,8 +139,21 @@ func (s *shard) sumPrefixes(a *Analyzer, nowF, nowC int32, out []row[netip.Prefi
 				r.x.asn = e.x.asn
 			}
 		}
+		j, ok := asIdx[e.x.asn]
+		if !ok {
+			j = len(asRows)
+			asIdx[e.x.asn] = j
+			asRows = append(asRows, row[uint32, asX]{key: e.x.asn})
+		}
+		asRows[j].add(&one)
+		asRows[j].x.n++
 	}
-	// Rank small handles rather than the rows themselves.
+	return busiest(a, rows, 2*s.pfx.hotCap, cmpPrefix), busiest(a, asRows, 2*s.ases.hotCap, cmp.Compare[uint32])
+}
+
+// busiest returns the n busiest rows, ranking small handles rather than
+// the rows themselves.
+func busiest[K comparable, X any](a *Analyzer, rows []row[K, X], n int, compare func(K, K) int) []row[K, X] {
 	order := make([]int32, len(rows))
 	for i := range order {
 		order[i] = int32(i)
@@ -139,9 +166,10 @@ func (s *shard) sumPrefixes(a *Analyzer, nowF, nowC int32, out []row[netip.Prefi
 		if c := cmp.Compare(y.short, x.short); c != 0 {
 			return c
 		}
-		return cmpPrefix(x.key, y.key)
+		return compare(x.key, y.key)
 	})
-	for _, i := range order[:min(len(order), 2*s.pfx.hotCap)] {
+	out := make([]row[K, X], 0, min(len(order), n))
+	for _, i := range order[:min(len(order), n)] {
 		out = append(out, rows[i])
 	}
 	return out
@@ -226,9 +254,10 @@ func (a *Analyzer) read() *view {
 	dnsName := map[string]*row[string, grpX]{}
 	dnsType := map[string]*row[string, grpX]{}
 	clusters := map[uint64]*clusterView{}
-	// Prefixes summed from the addresses (a report's one snapshot) cost a
-	// pass over every address: the shards do it in parallel.
-	lazy := make([][]row[netip.Prefix, pfxX], len(a.shards))
+	// Prefixes and ASes summed from the addresses (a report's one
+	// snapshot) cost a pass over every address: the shards do it in parallel.
+	lazyPfx := make([][]row[netip.Prefix, pfxX], len(a.shards))
+	lazyAS := make([][]row[uint32, asX], len(a.shards))
 	var wg sync.WaitGroup
 	for i, sh := range a.shards {
 		wg.Add(1)
@@ -236,8 +265,8 @@ func (a *Analyzer) read() *view {
 			defer wg.Done()
 			sh.mu.Lock()
 			defer sh.mu.Unlock()
-			if sh.lazyPfx {
-				lazy[i] = sh.sumPrefixes(a, nowF, nowC, nil)
+			if sh.lazy {
+				lazyPfx[i], lazyAS[i] = sh.sumLazy(a, nowF, nowC)
 			}
 		}()
 	}
@@ -253,14 +282,15 @@ func (a *Analyzer) read() *view {
 		)
 		sh.mu.Lock()
 		v.ips = extract(sh.ips, c, nowF, nowC, v.ips)
-		if sh.lazyPfx {
-			// (A shard that evicted since the parallel pass counts its
-			// prefixes per event from then on: its table is read below.)
-			v.pfx = append(v.pfx, lazy[si]...)
+		if sh.lazy {
+			// (A shard that evicted since the parallel pass counts per event
+			// from then on: its tables are read instead.)
+			v.pfx = append(v.pfx, lazyPfx[si]...)
+			rAS = lazyAS[si]
 		} else {
 			v.pfx = extract(sh.pfx, c, nowF, nowC, v.pfx)
+			rAS = extract(sh.ases, c, nowF, nowC, nil)
 		}
-		rAS = extract(sh.ases, c, nowF, nowC, nil)
 		rPages = extract(sh.pages, c, nowF, nowC, nil)
 		rCl = extract(sh.classes, c, nowF, nowC, nil)
 		rCodes = extract(sh.codes, c, nowF, nowC, nil)

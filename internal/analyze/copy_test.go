@@ -66,19 +66,29 @@ func TestKeepsNoEventStrings(t *testing.T) {
 	}
 }
 
-// TestReportPrefixesExact checks the prefixes of a report (cumulative
-// counts), summed from the addresses while none was evicted and counted per
-// event once the address table is full: either way each prefix has its
-// exact events, bytes and distinct sources.
+// TestReportPrefixesExact checks the prefixes and ASes of a report
+// (cumulative counts), summed from the addresses while none was evicted and
+// counted per event once the address table is full: either way each prefix
+// and AS has its exact events, bytes and distinct sources.
 func TestReportPrefixesExact(t *testing.T) {
 	for _, maxSources := range []int{1 << 16, 64} {
 		t.Run(fmt.Sprint(maxSources), func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Cumulative, cfg.Shards, cfg.MaxSources, cfg.Recent = true, 1, maxSources, 0
 			a := New(cfg)
+			// Every other network is in an AS the resolver knows from the
+			// start; the rest stay "AS unknown".
+			res := fakeResolver{}
+			a.SetASResolver(res)
 			at := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
 			events := map[string]int64{}
 			sources := map[string]map[netip.Addr]bool{}
+			asKeyOf := func(n int) string {
+				if n%2 == 0 {
+					return asKey(uint32(64500 + n%4))
+				}
+				return asKey(0)
+			}
 			var batch []logs.Event
 			for i := range 3000 {
 				// 30 networks of 10 addresses each (IPv6 every third
@@ -93,15 +103,21 @@ func TestReportPrefixesExact(t *testing.T) {
 				if i%(n+1) != 0 && i > 1500 {
 					continue
 				}
+				if n%2 == 0 {
+					res[ip] = uint32(64500 + n%4)
+				}
+				keys := []string{asKeyOf(n)}
 				for _, p := range []netip.Prefix{netip.PrefixFrom(ip, 24).Masked(), netip.PrefixFrom(ip, 64).Masked(), netip.PrefixFrom(ip, 48).Masked()} {
-					if ip.Is4() != (p.Bits() == 24) {
-						continue
+					if ip.Is4() == (p.Bits() == 24) {
+						keys = append(keys, p.String())
 					}
-					events[p.String()]++
-					if sources[p.String()] == nil {
-						sources[p.String()] = map[netip.Addr]bool{}
+				}
+				for _, k := range keys {
+					events[k]++
+					if sources[k] == nil {
+						sources[k] = map[netip.Addr]bool{}
 					}
-					sources[p.String()][ip] = true
+					sources[k][ip] = true
 				}
 				batch = append(batch, logs.Event{Time: at.Add(time.Duration(i) * time.Second), Src: ip, Kind: logs.KindHTTP,
 					HTTP: logs.HTTPFields{Path: "/", Status: 200, Bytes: 10}})
@@ -116,7 +132,10 @@ func TestReportPrefixesExact(t *testing.T) {
 			if len(s.Prefixes) < 16 {
 				t.Fatalf("%d prefixes, want %d", len(s.Prefixes), len(events))
 			}
-			for _, g := range s.Prefixes {
+			if len(s.ASes) != 3 {
+				t.Errorf("%d ASes, want 3: %+v", len(s.ASes), s.ASes)
+			}
+			for _, g := range append(s.Prefixes, s.ASes...) {
 				if g.Events != events[g.Key] || g.Bytes != 10*events[g.Key] || g.Sources != len(sources[g.Key]) || g.Estimated {
 					t.Errorf("%s: %d events, %d bytes, %d sources; want %d, %d, %d", g.Key, g.Events, g.Bytes, g.Sources,
 						events[g.Key], 10*events[g.Key], len(sources[g.Key]))

@@ -244,11 +244,17 @@ type shard struct {
 	freeCl   []*cluster
 	uas      map[uint32]string // user agents of clusters, by hash
 	clk      *clock
-	// lazyPfx: prefixes are not counted per event but summed from the
-	// addresses when read. A report (cumulative counts) does so until the
-	// address table first evicts: then the prefixes are built from the
+	// lazy: prefixes and ASes are not counted per event but summed from
+	// the addresses when read, and an address's AS is asked for when it
+	// first appears and once more when read, not again and again while it
+	// is counted. A report (cumulative counts) does so until the address
+	// table first evicts: then the prefixes and ASes are built from the
 	// addresses and counted per event from there on, so they stay exact.
-	lazyPfx   bool
+	lazy bool
+	// resEpoch is the resolver's epoch (see ASEpocher) before the first
+	// address was asked for lazily; 0 when unknown.
+	resEpoch  uint64
+	resAsked  bool
 	ampTypes  []string
 	loginPath []string
 	probePath []string
@@ -286,7 +292,7 @@ func newShard(cfg *Config, nShards int, clk *clock, seed maphash.Seed) *shard {
 		clusters: make(map[uint64]*cluster),
 		uas:      make(map[uint32]string),
 		clk:      clk,
-		lazyPfx:  cum,
+		lazy:     cum,
 	}
 	for i := range s.sig {
 		s.sig[i] = newTable[netip.Addr, noX](per(cfg.MaxGroups), 2*top, smp, cum, nil)
@@ -310,17 +316,21 @@ func newShard(cfg *Config, nShards int, clk *clock, seed maphash.Seed) *shard {
 
 // evictIP takes an address that is being replaced out of its cluster.
 func (s *shard) evictIP(e *entry[netip.Addr, ipX]) {
-	if s.lazyPfx {
-		s.buildPrefixes()
+	if s.lazy {
+		s.buildLazy()
 	}
 	s.leave(e.key, &e.x)
 }
 
-// buildPrefixes counts every address into its prefixes, ending lazyPfx.
-func (s *shard) buildPrefixes() {
-	s.lazyPfx = false
+// buildLazy counts every address into its prefixes and AS, ending lazy.
+func (s *shard) buildLazy() {
+	s.lazy = false
 	for i := int32(0); i < s.ips.n; i++ {
 		ipe := s.ips.at(i)
+		j, e := s.ases.get(ipe.x.asn, 0)
+		ipe.x.as = j + 1
+		e.x.n++
+		s.ases.absorb(s.clk, j, e, &ipe.r, ipe.total, ipe.bytes, ipe.first, ipe.last)
 		p1, p2 := Prefixes(ipe.key)
 		for k, pf := range [2]netip.Prefix{p1, p2} {
 			if !pf.IsValid() {
@@ -343,7 +353,6 @@ type pre struct {
 	fe, ce  int32
 	src     netip.Addr
 	srcH    uint64
-	p1, p2  netip.Prefix
 	ks, ke  int32  // the event's main string key in the scratch buffer
 	vlen    int32  // host prefix and vhost length of a page key
 	hlen    int32  // host prefix length of any key
@@ -383,7 +392,11 @@ func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 		var ipi int32
 		ipi, ipe = s.ips.getH(p.src, p.srcH, ce)
 		fresh := ipe.total == 0
-		if r := a.resolver(); r != nil && ipe.x.asn == 0 && (ipe.total&(ipe.total-1) == 0 || ipe.total&1023 == 0) {
+		if s.lazy {
+			if fresh {
+				s.askLazy(a, ipe)
+			}
+		} else if r := a.resolver(); r != nil && ipe.x.asn == 0 && (ipe.total&(ipe.total-1) == 0 || ipe.total&1023 == 0) {
 			if n, _, _, ok := r.ASOf(p.src); ok && n != 0 {
 				if ipe.total > 0 {
 					s.moveAS(c, ipe, n, ce)
@@ -401,38 +414,9 @@ func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 		}
 		s.ips.count(c, ipi, ipe, ns, fe, ce, 1, bytes, ev.Line)
 		asn = ipe.x.asn
-		for k, pf := range [2]netip.Prefix{p.p1, p.p2} {
-			if !pf.IsValid() || s.lazyPfx {
-				continue
-			}
-			var i int32
-			var e *entry[netip.Prefix, pfxX]
-			if j := ipe.x.pfx[k] - 1; j >= 0 && j < s.pfx.n && s.pfx.at(j).key == pf {
-				i, e = j, s.pfx.at(j)
-			} else {
-				i, e = s.pfx.get(pf, ce)
-				ipe.x.pfx[k] = i + 1
-			}
-			if asn != 0 {
-				e.x.asn = asn
-			}
-			if fresh {
-				e.x.n++
-			}
-			s.pfx.count(c, i, e, ns, fe, ce, 1, bytes, "")
+		if !s.lazy {
+			s.addGroups(c, ipe, fresh, p, bytes)
 		}
-		var i int32
-		var e *entry[uint32, asX]
-		if j := ipe.x.as - 1; j >= 0 && j < s.ases.n && s.ases.at(j).key == asn {
-			i, e = j, s.ases.at(j)
-		} else {
-			i, e = s.ases.get(asn, ce)
-			ipe.x.as = i + 1
-		}
-		if fresh {
-			e.x.n++
-		}
-		s.ases.count(c, i, e, ns, fe, ce, 1, bytes, "")
 	}
 
 	switch ev.Kind {
@@ -443,6 +427,62 @@ func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 	case logs.KindDNS:
 		s.addDNS(a, ev, p, buf)
 	}
+}
+
+// askLazy asks the resolver for the AS of an address that just appeared.
+func (s *shard) askLazy(a *Analyzer, ipe *entry[netip.Addr, ipX]) {
+	r := a.resolver()
+	if r == nil {
+		return
+	}
+	if !s.resAsked {
+		s.resAsked = true
+		if ep, ok := r.(ASEpocher); ok {
+			s.resEpoch = ep.ASEpoch()
+		}
+	}
+	if n, _, _, ok := r.ASOf(ipe.key); ok && n != 0 {
+		ipe.x.asn = n
+	}
+}
+
+// addGroups counts an event of an address in its prefixes and AS.
+func (s *shard) addGroups(c *clock, ipe *entry[netip.Addr, ipX], fresh bool, p *pre, bytes int64) {
+	ns, fe, ce := p.ns, p.fe, p.ce
+	asn := ipe.x.asn
+	p1, p2 := Prefixes(p.src)
+	for k, pf := range [2]netip.Prefix{p1, p2} {
+		if !pf.IsValid() {
+			continue
+		}
+		var i int32
+		var e *entry[netip.Prefix, pfxX]
+		if j := ipe.x.pfx[k] - 1; j >= 0 && j < s.pfx.n && s.pfx.at(j).key == pf {
+			i, e = j, s.pfx.at(j)
+		} else {
+			i, e = s.pfx.get(pf, ce)
+			ipe.x.pfx[k] = i + 1
+		}
+		if asn != 0 {
+			e.x.asn = asn
+		}
+		if fresh {
+			e.x.n++
+		}
+		s.pfx.count(c, i, e, ns, fe, ce, 1, bytes, "")
+	}
+	var i int32
+	var e *entry[uint32, asX]
+	if j := ipe.x.as - 1; j >= 0 && j < s.ases.n && s.ases.at(j).key == asn {
+		i, e = j, s.ases.at(j)
+	} else {
+		i, e = s.ases.get(asn, ce)
+		ipe.x.as = i + 1
+	}
+	if fresh {
+		e.x.n++
+	}
+	s.ases.count(c, i, e, ns, fe, ce, 1, bytes, "")
 }
 
 func (s *shard) signal(a *Analyzer, k, ser int, ev *logs.Event, p *pre) {

@@ -16,6 +16,15 @@ type ASResolver interface {
 	ASOf(ip netip.Addr) (asn uint32, name, country string, ok bool)
 }
 
+// ASEpocher is an ASResolver that can tell when its answers may have
+// changed: ASEpoch returns a number that changes whenever ASOf may answer
+// an address it could not answer before (a table loaded, a lookup done).
+// It is optional; with it, a report does not ask again for the addresses
+// the resolver could not answer while nothing changed.
+type ASEpocher interface {
+	ASEpoch() uint64
+}
+
 // Severity orders findings.
 type Severity int
 
