@@ -176,8 +176,8 @@ func TestHashedTableCollisions(t *testing.T) {
 				t.Fatalf("entry %d (%q) not found by its key", i, e.key)
 			}
 		}
-		if tb.n != 16 || len(tb.hidx)+len(tb.over) != 16 {
-			t.Errorf("%d entries, %d+%d indexed; want 16", tb.n, len(tb.hidx), len(tb.over))
+		if tb.n != 16 || tb.hx.n != 16 {
+			t.Errorf("%d entries, %d indexed; want 16", tb.n, tb.hx.n)
 		}
 	}
 }

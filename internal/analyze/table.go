@@ -21,12 +21,10 @@ import (
 type table[K comparable, X any] struct {
 	idx map[K]int32
 	// With hash set, the table is indexed by a 64-bit hash of the key
-	// instead (a pointer-free map with a fast path, and one hash per event
-	// when the caller already has it); keys whose hash collides with
-	// another key's live in over.
+	// instead (a flat, pointer-free index, and one hash per event when the
+	// caller already has it).
 	hash   func(K) uint64
-	hidx   map[uint64]int32
-	over   map[K]int32
+	hx     hindex
 	chunks [][]entry[K, X]
 	n      int32
 	max    int32
@@ -81,7 +79,7 @@ func (t *table[K, X]) at(i int32) *entry[K, X] {
 // hashed makes the table index its keys by hash (see table.hash).
 func (t *table[K, X]) hashed(hash func(K) uint64, size int) *table[K, X] {
 	t.hash, t.idx = hash, nil
-	t.hidx = make(map[uint64]int32, size)
+	t.hx.init(size)
 	return t
 }
 
@@ -104,26 +102,30 @@ func (t *table[K, X]) lookup(k K) int32 {
 		}
 		return -1
 	}
-	if i, ok := t.hidx[t.hash(k)]; ok && t.at(i).key == k {
-		return i
+	return t.find(k, t.hash(k))
+}
+
+// find returns the index of k, whose hash is h, in a hashed table, or -1.
+func (t *table[K, X]) find(k K, h uint64) int32 {
+	tag := tagOf(h)
+	x := &t.hx
+	for p := tag & x.mask; ; p = (p + 1) & x.mask {
+		s := x.slots[p]
+		if s == 0 {
+			return -1
+		}
+		if uint32(s>>32) == tag {
+			if i := int32(uint32(s)) - 1; t.at(i).key == k {
+				return i
+			}
+		}
 	}
-	if i, ok := t.over[k]; ok {
-		return i
-	}
-	return -1
 }
 
 // getH is get for a hashed table, with h = t.hash(k).
 func (t *table[K, X]) getH(k K, h uint64, nowC int32) (int32, *entry[K, X]) {
-	if i, ok := t.hidx[h]; ok {
-		if e := t.at(i); e.key == k {
-			return i, e
-		}
-	}
-	if t.over != nil {
-		if i, ok := t.over[k]; ok {
-			return i, t.at(i)
-		}
+	if i := t.find(k, h); i >= 0 {
+		return i, t.at(i)
 	}
 	return t.insert(k, h, nowC)
 }
@@ -134,14 +136,7 @@ func (t *table[K, X]) setIdx(k K, h uint64, i int32) {
 		t.idx[k] = i
 		return
 	}
-	if _, taken := t.hidx[h]; !taken {
-		t.hidx[h] = i
-		return
-	}
-	if t.over == nil {
-		t.over = make(map[K]int32)
-	}
-	t.over[k] = i
+	t.hx.add(tagOf(h), i)
 }
 
 // unIdx removes entry i, holding key k, from the index.
@@ -150,13 +145,7 @@ func (t *table[K, X]) unIdx(k K, i int32) {
 		delete(t.idx, k)
 		return
 	}
-	if h := t.hash(k); t.hidx[h] == i {
-		if _, ok := t.hidx[h]; ok {
-			delete(t.hidx, h)
-			return
-		}
-	}
-	delete(t.over, k)
+	t.hx.remove(tagOf(t.hash(k)), i)
 }
 
 // insert adds k, known to be absent.

@@ -1,0 +1,83 @@
+package analyze
+
+// hindex maps the 64-bit hashes of a table's keys to entry indexes: open
+// addressing with linear probing over one flat array of 8-byte slots (the
+// hash's top half beside the index), so finding an address usually reads
+// one cache line where a Go map reads a control word and then a slot. Keys
+// whose hashes collide take a slot each; the table checks the entry's key.
+type hindex struct {
+	slots []uint64 // tag<<32 | index+1; 0 is a free slot
+	mask  uint32
+	n     int
+}
+
+func (x *hindex) init(size int) {
+	c := 16
+	for c < 2*size {
+		c <<= 1
+	}
+	x.slots = make([]uint64, c)
+	x.mask = uint32(c - 1)
+	x.n = 0
+}
+
+// tagOf is the part of a hash the index keeps; its low bits are also the
+// slot where probing starts, so a slot can be moved without the key.
+func tagOf(h uint64) uint32 { return uint32(h >> 32) }
+
+// add indexes entry i under tag.
+func (x *hindex) add(tag uint32, i int32) {
+	if 2*(x.n+1) > len(x.slots) {
+		x.grow()
+	}
+	x.put(uint64(tag)<<32 | uint64(uint32(i)+1))
+	x.n++
+}
+
+func (x *hindex) put(s uint64) {
+	p := uint32(s>>32) & x.mask
+	for x.slots[p] != 0 {
+		p = (p + 1) & x.mask
+	}
+	x.slots[p] = s
+}
+
+func (x *hindex) grow() {
+	old := x.slots
+	x.slots = make([]uint64, 2*len(old))
+	x.mask = uint32(len(x.slots) - 1)
+	for _, s := range old {
+		if s != 0 {
+			x.put(s)
+		}
+	}
+}
+
+// remove drops entry i, indexed under tag; the slots after it that probed
+// past it move back, so no lookup ever has to skip a hole.
+func (x *hindex) remove(tag uint32, i int32) {
+	want := uint64(tag)<<32 | uint64(uint32(i)+1)
+	p := tag & x.mask
+	for x.slots[p] != want {
+		if x.slots[p] == 0 {
+			return
+		}
+		p = (p + 1) & x.mask
+	}
+	x.n--
+	j := p
+	for {
+		j = (j + 1) & x.mask
+		s := x.slots[j]
+		if s == 0 {
+			break
+		}
+		home := uint32(s>>32) & x.mask
+		if (p <= j && p < home && home <= j) || (p > j && (p < home || home <= j)) {
+			continue // still reachable from its home
+		}
+		x.slots[p] = s
+		p = j
+	}
+	x.slots[p] = 0
+}
