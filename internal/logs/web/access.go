@@ -81,7 +81,7 @@ func (p *accessParser) Parse(line string, ev *logs.Event) error {
 		} else {
 			pre = ""
 		}
-		t := strings.Trim(tok, `",`)
+		t := trimQuoteComma(tok)
 		if a, ok := parseAddr(t); ok {
 			cand.add(a)
 			first = false
@@ -205,6 +205,18 @@ func clfBracket(s string) int {
 		}
 		i = j + 1
 	}
+}
+
+// trimQuoteComma is strings.Trim(s, `",`) without building a cut set on
+// every token.
+func trimQuoteComma(s string) string {
+	for len(s) > 0 && (s[0] == '"' || s[0] == ',') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == '"' || s[len(s)-1] == ',') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 // fieldEnd returns the index of the blank ending the field at s[i:], or len(s).

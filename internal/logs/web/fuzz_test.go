@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -152,6 +153,48 @@ func FuzzNginxError(f *testing.F) {
 		checkEvent(t, line, &ev, err, false)
 		if err == nil && (!validAction(ev.HTTP.Action) || !errorLevel(ev.HTTP.Level)) {
 			t.Fatalf("%q: action %q level %q", line, ev.HTTP.Action, ev.HTTP.Level)
+		}
+	})
+}
+
+// FuzzParseIPv4 holds the one-pass IPv4 parser to netip's answer: whatever
+// it accepts, netip.ParseAddr accepts as the same address.
+func FuzzParseIPv4(f *testing.F) {
+	for _, s := range []string{"192.0.2.1", "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3.256", "1.2.3", "1.2.3.4.5", "1..2.3", "1.2.3.4:80", "::ffff:1.2.3.4", "1.2.3.04"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseIPv4(s)
+		want, err := netip.ParseAddr(s)
+		if ok && (err != nil || got != want) {
+			t.Fatalf("parseIPv4(%q) = %v, netip says %v %v", s, got, want, err)
+		}
+		if !ok && err == nil && want.Is4() {
+			t.Fatalf("parseIPv4(%q) refused what netip parses as %v", s, want)
+		}
+	})
+}
+
+// FuzzCombinedRepeat: a parser that has just parsed one line (and cached
+// its timestamp) parses the next exactly as a fresh parser does.
+func FuzzCombinedRepeat(f *testing.F) {
+	for i, s := range fuzzSeeds {
+		f.Add(s, fuzzSeeds[(i+1)%len(fuzzSeeds)])
+		f.Add(s, s)
+	}
+	f.Add(`192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 1`, `192.0.2.1 - - [10/Oct/2000:13:55:36 -0700 ] "GET / HTTP/1.0" 200 1`)
+	f.Add(`192.0.2.1 - - [10/Oct/2000:13:55:36 -0700] "GET / HTTP/1.0" 200 1`, `192.0.2.1 - - [10/Oct/2000:13:55:36 -0700]] "GET / HTTP/1.0" 200 1`)
+	f.Fuzz(func(t *testing.T, first, second string) {
+		warm := parser(t, NameCombined, testOpts)
+		var ev1, ev2 logs.Event
+		_ = warm.Parse(first, &ev1)
+		err1 := warm.Parse(second, &ev1)
+		err2 := parser(t, NameCombined, testOpts).Parse(second, &ev2)
+		if (err1 == nil) != (err2 == nil) || err1 != nil && err1.Error() != err2.Error() {
+			t.Fatalf("after %q, %q: %v; fresh: %v", first, second, err1, err2)
+		}
+		if err1 == nil && ev1 != ev2 {
+			t.Fatalf("after %q, %q:\n%+v\nfresh:\n%+v", first, second, ev1, ev2)
 		}
 	})
 }

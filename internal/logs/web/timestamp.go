@@ -133,6 +133,11 @@ type clfCache struct {
 // and the fraction are optional; blanks before ']' are allowed. It returns
 // the index after the ']'.
 func (c *clfCache) clfTime(s string, i int, loc *time.Location) (time.Time, int, bool) {
+	// The cached text holds no ']': if it is followed by one here, that is
+	// the first ']', the one the scan below would find.
+	if n := c.n; n > 0 && i+n < len(s) && s[i+n] == ']' && s[i:i+n] == string(c.key[:n]) {
+		return c.t, i + n + 1, true
+	}
 	end := -1
 	for j := i; j < len(s) && j < i+40; j++ {
 		if s[j] == ']' {
