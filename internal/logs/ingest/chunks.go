@@ -304,6 +304,7 @@ type worker struct {
 	flushFn func() // hands on what the worker holds, when it stops
 
 	batch *[]logs.Event // Backfill: events not yet given to the sink
+	held  []*chunk      // Backfill: chunks the batch points into, released at its flush
 	sum   *Summary      // Parse: this worker's counts
 }
 

@@ -69,14 +69,16 @@ type memSink struct {
 	malformed []string
 	errs      []string
 	calls     int
+	largest   int // the longest batch
 }
 
 func (s *memSink) AddEvents(b []logs.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(b) > BatchSize {
+	if len(b) > max(BatchSize, backfillBatch) {
 		panic("batch too large")
 	}
+	s.largest = max(s.largest, len(b))
 	s.calls++
 	s.events = append(s.events, b...)
 }
@@ -216,8 +218,8 @@ func TestRunBatches(t *testing.T) {
 	w.WriteString(httpLines(1000, t0))
 	waitFor(t, "the flood", func() bool { return sink.count() == 1000 })
 	sink.mu.Lock()
-	if sink.calls < 4 {
-		t.Errorf("1000 events in %d calls", sink.calls)
+	if sink.calls < 4 || sink.largest > BatchSize {
+		t.Errorf("1000 events in %d calls, the longest of %d", sink.calls, sink.largest)
 	}
 	sink.mu.Unlock()
 	w.WriteString(httpLines(1, t0))
