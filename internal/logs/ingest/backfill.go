@@ -42,7 +42,8 @@ func Backfill(ctx context.Context, paths []string, cfg Config, workers int, sink
 			w.flushFn = func() {
 				if len(*w.batch) > 0 {
 					sink.AddEvents(*w.batch)
-					clear(*w.batch)
+					// Not cleared: each slot is zeroed again as it is
+					// reused, and the batch dies with the worker.
 					*w.batch = (*w.batch)[:0]
 				}
 				for i, h := range w.held {
