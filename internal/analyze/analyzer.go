@@ -190,7 +190,7 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 				p.vlen = hlen + int32(len(vh))
 				p.pageH64 = maphash.Bytes(a.seed, sc.buf[p.ks:])
 				p.pageH = uint32(p.pageH64)
-				p.uaH = uint32(maphash.String(a.seed, ev.HTTP.UA))
+				p.page = true
 			}
 		case logs.KindMail:
 			act := ev.Mail.Action
@@ -261,6 +261,7 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 			if !sh.mu.TryLock() {
 				continue
 			}
+			sh.prefind(sc.pre, sc.order[s], sc.buf)
 			for _, i := range sc.order[s] {
 				sh.add(a, &batch[i], &sc.pre[i], sc.buf)
 			}
@@ -272,6 +273,7 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 			s := bits.TrailingZeros64(pending)
 			sh := a.shards[s]
 			sh.mu.Lock()
+			sh.prefind(sc.pre, sc.order[s], sc.buf)
 			for _, i := range sc.order[s] {
 				sh.add(a, &batch[i], &sc.pre[i], sc.buf)
 			}

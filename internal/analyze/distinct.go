@@ -9,10 +9,10 @@ import (
 // them, then with a 256-register HyperLogLog (about 6.5 % standard error),
 // so a page hit by a million addresses costs 256 bytes, not a set.
 type distinct struct {
+	hll   *[hllM]uint8 // first: what every add reads
 	n     int
-	small [smallN]uint64
-	hll   *[hllM]uint8
 	est   int // the last estimate; -1 when a register changed since
+	small [smallN]uint64
 }
 
 // pow2neg[r] is 2^-r, for the HyperLogLog estimate.

@@ -50,14 +50,12 @@ func AppendPage(dst []byte, vhost, path string) []byte {
 		}
 		dst = append(dst, c)
 	}
-	if q := strings.IndexByte(path, '?'); q >= 0 {
-		path = path[:q]
-	}
-	if path == "" {
-		return append(dst, '/')
-	}
+	start := len(dst)
 	for i := 0; i < len(path); i++ {
 		c := path[i]
+		if c == '?' { // the query string is no part of the page
+			break
+		}
 		if c == '%' && i+2 < len(path) {
 			if h, l := unhex(path[i+1]), unhex(path[i+2]); h >= 0 && l >= 0 {
 				v := byte(h<<4 | l)
@@ -75,6 +73,9 @@ func AppendPage(dst []byte, vhost, path string) []byte {
 			continue
 		}
 		dst = append(dst, c)
+	}
+	if len(dst) == start {
+		return append(dst, '/')
 	}
 	return dst
 }

@@ -104,8 +104,10 @@ type asX struct{ n int32 }
 
 func (x asX) sources() int { return int(x.n) }
 
+// pageX keeps its distinct sources inline rather than behind a pointer as
+// other groups do: most requests add to them, and a pointer costs a cache miss.
 type pageX struct {
-	grpX
+	d    distinct
 	vlen uint16 // length of the host prefix and virtual host: the path follows
 	hlen uint8  // length of the "host " prefix (Config.SplitByHost)
 	top  *[pageTopN]ipCount
@@ -117,6 +119,8 @@ type ipCount struct {
 	n   int64
 	asn uint32
 }
+
+func (x pageX) sources() int { return x.d.count() }
 
 func (x *pageX) addTop(ip netip.Addr, asn uint32) {
 	if x.top == nil {
@@ -357,12 +361,15 @@ type pre struct {
 	vlen    int32  // host prefix and vhost length of a page key
 	hlen    int32  // host prefix length of any key
 	pageH64 uint64 // maphash of the page key
-	pageH   uint32
-	uaH     uint32
-	skip    bool
-	outside bool
-	ob      netip.Addr // the client whose mail this remote delivery is
-	obN     uint32     // outbound deliveries to credit ob with
+	page    bool   // the event has a page key
+	// ipi and pgi are where prefind found the address and the page in
+	// the shard's tables (-1: not found), checked against the key before use.
+	ipi, pgi int32
+	pageH    uint32
+	skip     bool
+	outside  bool
+	ob       netip.Addr // the client whose mail this remote delivery is
+	obN      uint32     // outbound deliveries to credit ob with
 }
 
 // str returns the key bytes as a string without copying; tables copy a
@@ -390,7 +397,11 @@ func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 	var ipe *entry[netip.Addr, ipX]
 	if p.src.IsValid() {
 		var ipi int32
-		ipi, ipe = s.ips.getH(p.src, p.srcH, ce)
+		if j := p.ipi; j >= 0 && j < s.ips.n && s.ips.at(j).key == p.src {
+			ipi, ipe = j, s.ips.at(j)
+		} else {
+			ipi, ipe = s.ips.getH(p.src, p.srcH, ce)
+		}
 		fresh := ipe.total == 0
 		if s.lazy {
 			if fresh {
@@ -485,6 +496,24 @@ func (s *shard) addGroups(c *clock, ipe *entry[netip.Addr, ipX], fresh bool, p *
 	s.ases.count(c, i, e, ns, fe, ce, 1, bytes, "")
 }
 
+// prefind looks up the addresses and pages of the events in order, which
+// are this shard's, before any is counted. The lookups do not depend on one
+// another, so the processor overlaps their cache misses instead of waiting
+// for each in turn as counting event by event would; counting then finds
+// the entries in cache.
+func (s *shard) prefind(pres []pre, order []int32, buf []byte) {
+	for _, i := range order {
+		p := &pres[i]
+		p.ipi, p.pgi = -1, -1
+		if p.src.IsValid() {
+			p.ipi = s.ips.find(p.src, p.srcH)
+		}
+		if p.page {
+			p.pgi = s.pages.find(str(buf[p.ks:p.ke]), p.pageH64)
+		}
+	}
+}
+
 func (s *shard) signal(a *Analyzer, k, ser int, ev *logs.Event, p *pre) {
 	c := a.clk
 	s.ser[ser].add(c, p.ns, p.fe, p.ce, 0)
@@ -504,7 +533,13 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 	access := h.Action == ""
 	if access {
 		key := str(buf[p.ks:p.ke])
-		i, e := s.pages.getH(key, p.pageH64, ce)
+		var i int32
+		var e *entry[string, pageX]
+		if j := p.pgi; j >= 0 && j < s.pages.n && s.pages.at(j).key == key {
+			i, e = j, s.pages.at(j)
+		} else {
+			i, e = s.pages.getH(key, p.pageH64, ce)
+		}
 		if e.total == 0 {
 			e.x.vlen = uint16(min(p.vlen, 1<<16-1))
 			e.x.hlen = uint8(min(p.hlen, 255))
@@ -514,7 +549,7 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 			// whose previous request was for it, was counted as a source of
 			// it before.
 			if ipe == nil || (ipe.x.last != p.pageH && (ipe.x.np == diverse || !slices.Contains(ipe.x.pages[:ipe.x.np], p.pageH))) {
-				e.x.add(p.srcH)
+				e.x.d.add(p.srcH)
 			}
 			if ipe != nil {
 				ipe.x.last = p.pageH
@@ -544,7 +579,7 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 			s.classes.count(c, j, s.classes.at(j), ns, fe, ce, 1, h.Bytes, "")
 		}
 		if ipe != nil {
-			s.clusterStep(p.src, &ipe.x, p.pageH, p.uaH, e.key, h.UA, ns, asn)
+			s.clusterStep(p.src, &ipe.x, p.pageH, a.seed, e.key, h.UA, ns, asn)
 		}
 	}
 	if p.outside || !p.src.IsValid() {
@@ -671,10 +706,11 @@ func (s *shard) addDNS(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 
 // clusterStep updates an address's behaviour fingerprint with one request
 // and moves it between clusters when its page set grows.
-func (s *shard) clusterStep(ip netip.Addr, x *ipX, pageH, uaH uint32, page, ua string, ns int64, asn uint32) {
+func (s *shard) clusterStep(ip netip.Addr, x *ipX, pageH uint32, seed maphash.Seed, page, ua string, ns int64, asn uint32) {
 	if x.np == diverse {
 		return
 	}
+	uaH := uint32(maphash.String(seed, ua)) // hashed only for the addresses still fingerprinted
 	if x.np == 0 {
 		x.ua = uaH
 	} else if x.ua != uaH {

@@ -52,10 +52,10 @@ type entry[K comparable, X any] struct {
 	total       int64 // events since the key entered the table
 	bytes       int64
 	first, last int64 // Unix nanoseconds
+	hot         bool  // read by every event: kept out of the last cache line
 	x           X
 	r           ring
 	err         int64 // events the key may have had before (space-saving bound)
-	hot         bool
 	samples     *[]string
 }
 
