@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -297,9 +298,16 @@ func (c *cache) load(dir string) error {
 		return err
 	}
 	defer f.Close()
-	var d diskCache
-	if err := json.NewDecoder(io.LimitReader(f, maxCacheFileSize)).Decode(&d); err != nil {
-		return fmt.Errorf("ignoring damaged lookup cache %s: %v", f.Name(), err)
+	data, err := io.ReadAll(io.LimitReader(f, maxCacheFileSize))
+	if err != nil {
+		return fmt.Errorf("ignoring unreadable lookup cache %s: %v", f.Name(), err)
+	}
+	d, ok := decodeDiskCache(data)
+	if !ok {
+		d = diskCache{}
+		if err := json.NewDecoder(bytes.NewReader(data)).Decode(&d); err != nil {
+			return fmt.Errorf("ignoring damaged lookup cache %s: %v", f.Name(), err)
+		}
 	}
 	if d.Version != cacheVersion {
 		return nil
@@ -367,6 +375,9 @@ func (c *cache) save(dir string) error {
 	}
 	now := c.now()
 	d := diskCache{Version: cacheVersion}
+	if c.nOrigins > 0 {
+		d.Origins = make([]diskOrigin, 0, c.nOrigins)
+	}
 	for p, e := range c.origins.All() {
 		if now.Before(e.Expires) {
 			d.Origins = append(d.Origins, diskOrigin{Prefix: p, ASNs: e.ASNs, Country: e.Country,
@@ -399,8 +410,12 @@ func (c *cache) save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("cannot write lookup cache: %w", err)
 	}
-	enc := json.NewEncoder(tmp)
-	if err := enc.Encode(&d); err != nil {
+	// ~90 bytes per origin, the bulk of the file
+	data, err := appendDiskCache(make([]byte, 0, 128*(len(d.Origins)+len(d.AS)+len(d.PTR)+len(d.Abuse)+1)), &d)
+	if err == nil {
+		_, err = tmp.Write(data)
+	}
+	if err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return fmt.Errorf("cannot write lookup cache: %w", err)
