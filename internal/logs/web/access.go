@@ -137,26 +137,36 @@ func (p *accessParser) Parse(line string, ev *logs.Event) error {
 	}
 	splitRequest(s[i+1:re], h)
 
-	// status
+	// status: three digits and a blank, or else the general case
 	i = re + 2
-	j := fieldEnd(s, i)
-	st, ok := parseStatus(s[i:j])
-	if !ok {
-		return logs.Malformed(reasonNoStatus)
+	var j int
+	if i+3 <= len(s) && digit(s[i]) && digit(s[i+1]) && digit(s[i+2]) && (i+3 == len(s) || s[i+3] == ' ') {
+		h.Status = int(s[i]-'0')*100 + int(s[i+1]-'0')*10 + int(s[i+2]-'0')
+		j = i + 3
+	} else {
+		j = fieldEnd(s, i)
+		st, ok := parseStatus(s[i:j])
+		if !ok {
+			return logs.Malformed(reasonNoStatus)
+		}
+		h.Status = st
 	}
-	h.Status = st
 	i = j
 	for i < len(s) && s[i] == ' ' {
 		i++
 	}
 	// bytes: optional in practice (lines cut by a crashing server)
 	if i < len(s) && s[i] != '"' {
-		j = fieldEnd(s, i)
-		b, ok := parseBytes(s[i:j])
-		if !ok {
-			return logs.Malformed(reasonBadBytes)
+		if b, end, ok := digitsField(s, i); ok {
+			h.Bytes, j = b, end
+		} else {
+			j = fieldEnd(s, i)
+			b, ok := parseBytes(s[i:j])
+			if !ok {
+				return logs.Malformed(reasonBadBytes)
+			}
+			h.Bytes = b
 		}
-		h.Bytes = b
 		i = j
 		for i < len(s) && s[i] == ' ' {
 			i++
@@ -205,6 +215,21 @@ func clfBracket(s string) int {
 		}
 		i = j + 1
 	}
+}
+
+// digitsField reads the field at s[i:] when it is 1 to 18 digits ended by
+// a blank or the line's end, as parseBytes(s[i:fieldEnd(s, i)]) would, and
+// returns its value and end; ok is false for anything else.
+func digitsField(s string, i int) (v int64, end int, ok bool) {
+	j := i
+	for j < len(s) && j-i < 18 && digit(s[j]) {
+		v = v*10 + int64(s[j]-'0')
+		j++
+	}
+	if j == i || j < len(s) && s[j] != ' ' {
+		return 0, 0, false
+	}
+	return v, j, true
 }
 
 // trimQuoteComma is strings.Trim(s, `",`) without building a cut set on

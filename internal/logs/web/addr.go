@@ -39,37 +39,33 @@ func parseAddr(s string) (netip.Addr, bool) {
 // (four fields of 0-255, no leading zeros) in one pass, for the nine lines
 // in ten whose client is one; false sends anything else to netip.
 func parseIPv4(s string) (netip.Addr, bool) {
-	if len(s) < len("0.0.0.0") || len(s) > len("255.255.255.255") {
-		return netip.Addr{}, false
-	}
 	var f [4]byte
-	k, val, digits := 0, 0, 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			if digits == 1 && val == 0 {
-				return netip.Addr{}, false // leading zero
-			}
-			val = val*10 + int(c-'0')
-			digits++
-			if val > 255 {
+	i := 0
+	for k := range f {
+		if k > 0 {
+			if i >= len(s) || s[i] != '.' {
 				return netip.Addr{}, false
 			}
-		case c == '.':
-			if digits == 0 || k == 3 {
-				return netip.Addr{}, false
-			}
-			f[k] = byte(val)
-			k++
-			val, digits = 0, 0
-		default:
+			i++
+		}
+		if i >= len(s) || !digit(s[i]) {
 			return netip.Addr{}, false
 		}
+		v := int(s[i] - '0')
+		i++
+		for n := 1; v != 0 && n < 3 && i < len(s) && digit(s[i]); n++ {
+			v = v*10 + int(s[i]-'0')
+			i++
+		}
+		// A digit left over is a leading zero or a fourth digit.
+		if v > 255 || i < len(s) && digit(s[i]) {
+			return netip.Addr{}, false
+		}
+		f[k] = byte(v)
 	}
-	if k != 3 || digits == 0 {
+	if i != len(s) {
 		return netip.Addr{}, false
 	}
-	f[3] = byte(val)
 	return netip.AddrFrom4(f), true
 }
 

@@ -22,6 +22,10 @@ func escaped(s string, from, j int) bool {
 // line. Apache escapes embedded quotes as \" and nginx as \x22, but old
 // servers wrote them raw, hence the check of what follows.
 func quotedEnd(s string, from int) int {
+	// "-": the usual empty referer
+	if from+1 < len(s) && s[from] == '-' && s[from+1] == '"' && (from+2 == len(s) || s[from+2] == ' ' || s[from+2] == '\t') {
+		return from + 1
+	}
 	i := from
 	for i < len(s) {
 		j := strings.IndexByte(s[i:], '"')
