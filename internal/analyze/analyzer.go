@@ -94,7 +94,11 @@ func New(cfg Config) *Analyzer {
 	for i := 0; i < n; i++ {
 		a.shards = append(a.shards, newShard(&a.cfg, n, a.clk, a.seed))
 	}
-	a.pool.New = func() any { return &scratch{order: make([][]int32, n)} }
+	var homes atomic.Int32
+	a.pool.New = func() any {
+		// Scratch is kept per P, so its home shard is roughly the CPU's.
+		return &scratch{order: make([][]int32, n), work: make([]work, n), home: int(homes.Add(1)-1) % n}
+	}
 	if cfg.Recent > 0 {
 		a.recent = make([]RecentLine, 0, cfg.Recent)
 	}
@@ -127,6 +131,20 @@ type scratch struct {
 	pre   []pre
 	buf   []byte
 	order [][]int32
+	work  []work // one per shard, queued in its inbox
+	home  int    // the shard to start with
+}
+
+// work is one AddEvents call's share of a batch for one shard. Whoever
+// holds the shard's lock counts it (see shard.drain), so a shard tends to
+// stay with one CPU and its tables in that CPU's cache, while the caller
+// counts another shard's share of every batch.
+type work struct {
+	batch []logs.Event
+	pre   []pre
+	buf   []byte
+	order []int32
+	done  atomic.Bool
 }
 
 // AddEvents counts a batch of events. It does not keep the slice nor any
@@ -245,41 +263,56 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 		a.noteTimes(oldest, newest)
 	}
 
-	// Take the shards as they come free, so two callers at once work on
-	// different shards instead of queueing on one lock.
+	// Each share goes to its shard's inbox. Then the shards are taken as
+	// they come free, starting from this CPU's own, and their inboxes
+	// drained: two callers at once work on different shards, each on both
+	// callers' shares, instead of queueing on one lock or passing a shard's
+	// tables back and forth between CPUs.
+	n := len(a.shards)
 	var pending uint64
 	for s, o := range sc.order {
 		if len(o) > 0 {
+			w := &sc.work[s]
+			w.batch, w.pre, w.buf, w.order = batch, sc.pre, sc.buf, o
+			w.done.Store(false)
+			a.shards[s].post(w)
 			pending |= 1 << s
 		}
 	}
 	for pending != 0 {
 		progressed := false
-		for m := pending; m != 0; m &= m - 1 {
-			s := bits.TrailingZeros64(m)
+		for k := range n {
+			s := (sc.home + k) % n
+			if pending&(1<<s) == 0 {
+				continue
+			}
+			if sc.work[s].done.Load() {
+				pending &^= 1 << s
+				progressed = true
+				continue
+			}
 			sh := a.shards[s]
 			if !sh.mu.TryLock() {
 				continue
 			}
-			sh.prefind(sc.pre, sc.order[s], sc.buf)
-			for _, i := range sc.order[s] {
-				sh.add(a, &batch[i], &sc.pre[i], sc.buf)
-			}
+			sh.drain(a)
 			sh.mu.Unlock()
-			pending &^= 1 << s
+			pending &^= 1 << s // drained: this call's share with the rest
 			progressed = true
 		}
 		if !progressed && pending != 0 {
+			// Every shard left is busy: wait for one, which by then may
+			// have counted this call's share itself.
 			s := bits.TrailingZeros64(pending)
 			sh := a.shards[s]
 			sh.mu.Lock()
-			sh.prefind(sc.pre, sc.order[s], sc.buf)
-			for _, i := range sc.order[s] {
-				sh.add(a, &batch[i], &sc.pre[i], sc.buf)
-			}
+			sh.drain(a)
 			sh.mu.Unlock()
 			pending &^= 1 << s
 		}
+	}
+	for s := range sc.work {
+		sc.work[s] = work{} // keep no event beyond the call
 	}
 	a.parsed.Add(int64(len(batch)) - skipped)
 	a.skipped.Add(skipped)

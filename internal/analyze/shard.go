@@ -230,6 +230,9 @@ const (
 type shard struct {
 	mu sync.Mutex
 
+	inMu  sync.Mutex // guards inbox
+	inbox []*work    // shares of batches waiting to be counted
+
 	ips      *table[netip.Addr, ipX]
 	pfx      *table[netip.Prefix, pfxX]
 	ases     *table[uint32, asX]
@@ -494,6 +497,35 @@ func (s *shard) addGroups(c *clock, ipe *entry[netip.Addr, ipX], fresh bool, p *
 		e.x.n++
 	}
 	s.ases.count(c, i, e, ns, fe, ce, 1, bytes, "")
+}
+
+// post queues a share of a batch for whoever holds the shard next.
+func (s *shard) post(w *work) {
+	s.inMu.Lock()
+	s.inbox = append(s.inbox, w)
+	s.inMu.Unlock()
+}
+
+// drain counts every share in the inbox; the caller holds s.mu.
+func (s *shard) drain(a *Analyzer) {
+	for {
+		s.inMu.Lock()
+		n := len(s.inbox)
+		if n == 0 {
+			s.inMu.Unlock()
+			return
+		}
+		w := s.inbox[0]
+		copy(s.inbox, s.inbox[1:])
+		s.inbox[n-1] = nil
+		s.inbox = s.inbox[:n-1]
+		s.inMu.Unlock()
+		s.prefind(w.pre, w.order, w.buf)
+		for _, i := range w.order {
+			s.add(a, &w.batch[i], &w.pre[i], w.buf)
+		}
+		w.done.Store(true) // last: the caller may reuse w at once
+	}
 }
 
 // prefind looks up the addresses and pages of the events in order, which
