@@ -151,25 +151,65 @@ func (s *shard) sumLazy(a *Analyzer, nowF, nowC int32) ([]row[netip.Prefix, pfxX
 	return busiest(a, rows, 2*s.pfx.hotCap, cmpPrefix), busiest(a, asRows, 2*s.ases.hotCap, cmp.Compare[uint32])
 }
 
-// busiest returns the n busiest rows, ranking small handles rather than
-// the rows themselves.
+// busiest returns the n busiest rows, busiest first. It keeps the n best
+// seen so far in a heap whose root is the least of them, so most rows cost
+// one comparison instead of a place in a sort of them all.
 func busiest[K comparable, X any](a *Analyzer, rows []row[K, X], n int, compare func(K, K) int) []row[K, X] {
-	order := make([]int32, len(rows))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(i, j int32) int {
+	// before reports whether row i ranks before row j.
+	before := func(i, j int32) bool {
 		x, y := &rows[i], &rows[j]
 		if c := cmp.Compare(a.events(&y.counts), a.events(&x.counts)); c != 0 {
-			return c
+			return c < 0
 		}
 		if c := cmp.Compare(y.short, x.short); c != 0 {
-			return c
+			return c < 0
 		}
-		return compare(x.key, y.key)
+		return compare(x.key, y.key) < 0
+	}
+	h := make([]int32, 0, min(n, len(rows)))
+	// down restores the heap (the root ranks last) below position k.
+	down := func(k int) {
+		for {
+			c := 2*k + 1
+			if c >= len(h) {
+				return
+			}
+			if c+1 < len(h) && before(h[c], h[c+1]) {
+				c++
+			}
+			if !before(h[k], h[c]) {
+				return
+			}
+			h[k], h[c] = h[c], h[k]
+			k = c
+		}
+	}
+	for i := range rows {
+		r := int32(i)
+		switch {
+		case len(h) < n:
+			h = append(h, r)
+			for k := len(h) - 1; k > 0; {
+				p := (k - 1) / 2
+				if !before(h[p], h[k]) {
+					break
+				}
+				h[k], h[p] = h[p], h[k]
+				k = p
+			}
+		case n > 0 && before(r, h[0]):
+			h[0] = r
+			down(0)
+		}
+	}
+	slices.SortFunc(h, func(i, j int32) int {
+		if before(i, j) {
+			return -1
+		}
+		return 1
 	})
-	out := make([]row[K, X], 0, min(len(order), n))
-	for _, i := range order[:min(len(order), n)] {
+	out := make([]row[K, X], 0, len(h))
+	for _, i := range h {
 		out = append(out, rows[i])
 	}
 	return out
