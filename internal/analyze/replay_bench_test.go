@@ -1,0 +1,89 @@
+package analyze_test
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/irtui/irtui/internal/analyze"
+	"github.com/irtui/irtui/internal/logs"
+	"github.com/irtui/irtui/internal/logs/ingest"
+)
+
+// collector keeps every event of a backfill, in batches of 256.
+type collector struct {
+	mu  sync.Mutex
+	all []logs.Event
+}
+
+func (c *collector) AddEvents(b []logs.Event) {
+	c.mu.Lock()
+	c.all = append(c.all, b...)
+	c.mu.Unlock()
+}
+func (c *collector) AddMalformed(string, int64, string, string) {}
+func (c *collector) SourceError(string, string)                 {}
+
+// BenchmarkAddEventsLog measures the analyzer alone over a real log
+// (IRTUI_BENCH_LOG, e.g. loggen's 1 M lines): the file is parsed once, then
+// its events are counted in batches of 256 by one goroutine and by two
+// (as Backfill's workers), with the collector off so that the parsed
+// events' heap is not scanned; cpu-s/op includes the snapshot.
+func BenchmarkAddEventsLog(b *testing.B) {
+	path := os.Getenv("IRTUI_BENCH_LOG")
+	if path == "" {
+		b.Skip("IRTUI_BENCH_LOG names no log")
+	}
+	var c collector
+	if err := ingest.Backfill(context.Background(), []string{path}, ingest.Config{Stats: ingest.NewStats()}, runtime.GOMAXPROCS(0), &c); err != nil {
+		b.Fatal(err)
+	}
+	var batches [][]logs.Event
+	for i := 0; i < len(c.all); i += 256 {
+		batches = append(batches, c.all[i:min(i+256, len(c.all))])
+	}
+	for _, g := range []int{1, 2} {
+		b.Run(map[int]string{1: "1goroutine", 2: "2goroutines"}[g], func(b *testing.B) {
+			runtime.GC()
+			defer debug.SetGCPercent(debug.SetGCPercent(-1))
+			var cpu time.Duration
+			for b.Loop() {
+				cfg := analyze.DefaultConfig()
+				cfg.Cumulative, cfg.Recent = true, 0
+				a := analyze.New(cfg)
+				c0 := cpuNow()
+				var wg sync.WaitGroup
+				for k := range g {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := k; i < len(batches); i += g {
+							a.AddEvents(batches[i])
+						}
+					}()
+				}
+				wg.Wait()
+				a.Snapshot()
+				cpu += cpuNow() - c0
+				b.StopTimer()
+				runtime.GC()
+				b.StartTimer()
+			}
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
+		})
+	}
+}
+
+// cpuNow returns the process's user+system CPU time.
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
