@@ -100,10 +100,9 @@ func extract[K comparable, X extra[X]](t *table[K, X], c *clock, nowF, nowC int3
 func (s *shard) sumLazy(a *Analyzer, nowF, nowC int32) ([]row[netip.Prefix, pfxX], []row[uint32, asX]) {
 	c := a.clk
 	res := a.resolver()
-	if res != nil && s.resAsked {
-		if ep, ok := res.(ASEpocher); ok && s.resEpoch != 0 && ep.ASEpoch() == s.resEpoch {
-			res = nil // nothing learnt since the addresses were asked for
-		}
+	var epoch uint32
+	if res != nil {
+		epoch = resolverEpoch(res)
 	}
 	idx := make(map[netip.Prefix]int, s.ips.n)
 	rows := make([]row[netip.Prefix, pfxX], 0, s.ips.n)
@@ -111,9 +110,11 @@ func (s *shard) sumLazy(a *Analyzer, nowF, nowC int32) ([]row[netip.Prefix, pfxX
 	var asRows []row[uint32, asX]
 	for i := int32(0); i < s.ips.n; i++ {
 		e := s.ips.at(i)
-		if e.x.asn == 0 && res != nil {
+		if e.x.asn == 0 && res != nil && (epoch == 0 || e.x.asked != epoch) {
 			if n, _, _, ok := res.ASOf(e.key); ok && n != 0 {
 				e.x.asn = n
+			} else {
+				e.x.asked = epoch
 			}
 		}
 		one := counts{total: e.total, err: e.err, bytes: e.bytes, first: e.first, last: e.last,

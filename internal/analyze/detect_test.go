@@ -1,8 +1,10 @@
 package analyze
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -320,4 +322,88 @@ func (f fakeResolver) ASOf(ip netip.Addr) (uint32, string, string, bool) {
 		return n, "BOTNET-AS", "ZZ", true
 	}
 	return 0, "", "", false
+}
+
+// epochResolver knows what it was told, counts the questions and moves its
+// epoch when it learns.
+type epochResolver struct {
+	mu    sync.Mutex
+	as    map[netip.Addr]uint32
+	epoch uint64
+	calls map[netip.Addr]int
+}
+
+func (r *epochResolver) ASOf(ip netip.Addr) (uint32, string, string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls[ip]++
+	n, ok := r.as[ip]
+	return n, "TEST-AS", "ZZ", ok
+}
+
+func (r *epochResolver) ASEpoch() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.epoch
+}
+
+// TestResolverEpoch checks that an address the resolver could not answer
+// is not asked for again while its epoch stays, and is once it moves:
+// then its counts move to its AS, live and in a report.
+func TestResolverEpoch(t *testing.T) {
+	for _, cum := range []bool{false, true} {
+		t.Run(fmt.Sprint("cumulative=", cum), func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Cumulative = cum
+			a := New(cfg)
+			res := &epochResolver{as: map[netip.Addr]uint32{}, calls: map[netip.Addr]int{}}
+			a.SetASResolver(res)
+			at := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC)
+			var ips []netip.Addr
+			for i := range 20 {
+				ips = append(ips, netip.AddrFrom4([4]byte{198, 51, 100, byte(i + 1)}))
+			}
+			feed := func(rounds int) {
+				for range rounds {
+					var batch []logs.Event
+					for _, ip := range ips {
+						at = at.Add(100 * time.Millisecond)
+						batch = append(batch, logs.Event{Time: at, Src: ip, Kind: logs.KindHTTP, HTTP: logs.HTTPFields{Path: "/", Status: 200}})
+					}
+					a.AddEvents(batch)
+				}
+			}
+			feed(50)
+			for _, ip := range ips {
+				if res.calls[ip] != 1 {
+					t.Fatalf("%v asked %d times while the epoch stayed, want 1", ip, res.calls[ip])
+				}
+				res.as[ip] = 64500
+			}
+			res.epoch++
+			feed(50)
+			// Live, each is asked once more as its count reaches 64; a
+			// report asks when the snapshot sums the addresses.
+			for _, ip := range ips {
+				if res.calls[ip] > 2 {
+					t.Errorf("%v asked %d times before the snapshot, want at most 2", ip, res.calls[ip])
+				}
+			}
+			s := a.Snapshot()
+			var found bool
+			for _, g := range s.ASes {
+				if g.ASN == 64500 {
+					found = true
+					if g.Events != 2000 || g.Sources != 20 {
+						t.Errorf("AS64500: %d events from %d sources, want 2000 from 20", g.Events, g.Sources)
+					}
+				} else if g.Events != 0 {
+					t.Errorf("%s keeps %d events", g.Key, g.Events)
+				}
+			}
+			if !found {
+				t.Errorf("no AS64500 in %+v", s.ASes)
+			}
+		})
+	}
 }

@@ -76,6 +76,10 @@ type ipX struct {
 	// against the key before use: saves three map lookups per event.
 	pfx [2]int32
 	as  int32
+	// asked is the resolver's epoch when it last had no AS for the address
+	// (0: not asked, or a resolver without epochs): it is not asked again
+	// until the epoch changes.
+	asked uint32
 }
 
 func (ipX) sources() int { return 1 }
@@ -258,10 +262,9 @@ type shard struct {
 	// table first evicts: then the prefixes and ASes are built from the
 	// addresses and counted per event from there on, so they stay exact.
 	lazy bool
-	// resEpoch is the resolver's epoch (see ASEpocher) before the first
-	// address was asked for lazily; 0 when unknown.
-	resEpoch  uint64
-	resAsked  bool
+	// epoch is the resolver's epoch (see ASEpocher) when the share being
+	// counted was taken up, as resolverEpoch gives it.
+	epoch     uint32
 	ampTypes  []string
 	loginPath []string
 	probePath []string
@@ -410,12 +413,15 @@ func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 			if fresh {
 				s.askLazy(a, ipe)
 			}
-		} else if r := a.resolver(); r != nil && ipe.x.asn == 0 && (ipe.total&(ipe.total-1) == 0 || ipe.total&1023 == 0) {
+		} else if r := a.resolver(); r != nil && ipe.x.asn == 0 && (ipe.total&(ipe.total-1) == 0 || ipe.total&1023 == 0) &&
+			(s.epoch == 0 || ipe.x.asked != s.epoch) {
 			if n, _, _, ok := r.ASOf(p.src); ok && n != 0 {
 				if ipe.total > 0 {
 					s.moveAS(c, ipe, n, ce)
 				}
 				ipe.x.asn = n
+			} else {
+				ipe.x.asked = s.epoch
 			}
 		}
 		switch ev.Kind {
@@ -449,15 +455,24 @@ func (s *shard) askLazy(a *Analyzer, ipe *entry[netip.Addr, ipX]) {
 	if r == nil {
 		return
 	}
-	if !s.resAsked {
-		s.resAsked = true
-		if ep, ok := r.(ASEpocher); ok {
-			s.resEpoch = ep.ASEpoch()
-		}
-	}
 	if n, _, _, ok := r.ASOf(ipe.key); ok && n != 0 {
 		ipe.x.asn = n
+	} else {
+		ipe.x.asked = s.epoch
 	}
+}
+
+// resolverEpoch returns the resolver's epoch plus one (never 0), or 0
+// for a resolver without epochs.
+func resolverEpoch(r ASResolver) uint32 {
+	ep, ok := r.(ASEpocher)
+	if !ok {
+		return 0
+	}
+	if e := uint32(ep.ASEpoch()) + 1; e != 0 {
+		return e
+	}
+	return 1
 }
 
 // addGroups counts an event of an address in its prefixes and AS.
@@ -520,6 +535,11 @@ func (s *shard) drain(a *Analyzer) {
 		s.inbox[n-1] = nil
 		s.inbox = s.inbox[:n-1]
 		s.inMu.Unlock()
+		// Read before counting: an epoch that moves meanwhile only makes
+		// the addresses asked for now be asked again.
+		if r := a.resolver(); r != nil {
+			s.epoch = resolverEpoch(r)
+		}
 		s.prefind(w.pre, w.order, w.buf)
 		for _, i := range w.order {
 			s.add(a, &w.batch[i], &w.pre[i], w.buf)

@@ -16,11 +16,12 @@ type ASResolver interface {
 	ASOf(ip netip.Addr) (asn uint32, name, country string, ok bool)
 }
 
-// ASEpocher is an ASResolver that can tell when its answers may have
-// changed: ASEpoch returns a number that changes whenever ASOf may answer
-// an address it could not answer before (a table loaded, a lookup done).
-// It is optional; with it, a report does not ask again for the addresses
-// the resolver could not answer while nothing changed.
+// ASEpocher is an ASResolver that can tell when asking again is worth it:
+// ASEpoch returns a number that changes whenever ASOf may answer an address
+// it could not answer before (a table loaded, a lookup done) or would now
+// retry a lookup it gave up on. It is optional; with it, an address the
+// resolver could not answer is not asked for again (as its count grows, or
+// when a report sums the addresses) until the epoch changes.
 type ASEpocher interface {
 	ASEpoch() uint64
 }
