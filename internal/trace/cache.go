@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gaissmai/bart"
@@ -74,6 +75,9 @@ type cache struct {
 	now      func() time.Time
 	// areas says where origins may hold an entry, read without mu.
 	areas *areaSet
+	// epoch counts the changes that may turn an unknown origin known
+	// (see Tracer.ASEpoch).
+	epoch atomic.Uint64
 }
 
 func newCache() *cache {
@@ -114,7 +118,11 @@ func (c *cache) putOrigin(p netip.Prefix, e *originEntry) {
 	c.areas.add(p)
 	c.origins.Insert(p, e)
 	c.dirty = true
+	c.changed()
 }
+
+// changed moves the epoch, after the change it counts is in place.
+func (c *cache) changed() { c.epoch.Add(1) }
 
 // pruneOriginsLocked drops expired entries, and everything when that is
 // not enough: a full cache is cheaper to rebuild than to manage.
@@ -132,6 +140,7 @@ func (c *cache) pruneOriginsLocked() {
 		fresh, n = new(bart.Table[*originEntry]), 0
 	}
 	c.origins, c.nOrigins = fresh, n
+	c.changed()
 }
 
 func (c *cache) asInfo(asn uint32) (asEntry, bool) {
@@ -335,6 +344,7 @@ func (c *cache) load(dir string) error {
 		c.areas.add(e.Prefix)
 		c.origins.Insert(e.Prefix, e)
 	}
+	c.changed()
 	for i, a := range d.AS {
 		if i >= maxCacheEntries || now.After(a.Expires) {
 			continue

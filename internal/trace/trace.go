@@ -138,6 +138,11 @@ type Tracer struct {
 	pending   map[netip.Addr]bool // queued, value: full
 	attempted map[netip.Addr]time.Time
 
+	// started anchors ASEpoch's clock; crowded is set when schedule left
+	// an address out because the queue was full.
+	started time.Time
+	crowded atomic.Bool
+
 	cacheErr  error
 	closeOnce sync.Once
 }
@@ -161,6 +166,7 @@ func New(cfg Config) *Tracer {
 		results:   make(chan Result, 256),
 		pending:   map[netip.Addr]bool{},
 		attempted: map[netip.Addr]time.Time{},
+		started:   time.Now(),
 	}
 	if !cfg.NoDiskCache && cfg.CacheDir != "" {
 		t.cacheErr = t.cache.load(cfg.CacheDir)
@@ -228,6 +234,7 @@ func (t *Tracer) SetTables(ts Tables) {
 	// Lookups in flight may still read an old mmdb, so it is not closed
 	// here; its mapping is released once unreachable.
 	t.tables.Store(&ts)
+	t.cache.changed()
 }
 
 // Tables returns the offline tables in use.
@@ -281,6 +288,9 @@ func (t *Tracer) worker() {
 			t.pmu.Lock()
 			delete(t.pending, j.ip)
 			t.pmu.Unlock()
+			if t.crowded.Swap(false) {
+				t.cache.changed() // what the full queue kept out may go in now
+			}
 			if !j.full {
 				var info Info
 				info.IP = j.ip
@@ -336,6 +346,17 @@ func (t *Tracer) ASOf(ip netip.Addr) (asn uint32, name, country string, ok bool)
 	return 0, "", "", false
 }
 
+// ASEpoch implements analyze.ASEpocher, so that the analyzer does not ask
+// again about an address ASOf could not answer until that may have
+// changed. It moves when an answer may have appeared (tables swapped, an
+// origin cached or the cache reloaded), when the lookup queue has room
+// again after turning addresses away, and once every failureTTL, as failed
+// lookups become due for a retry and cached "not announced" answers
+// expire.
+func (t *Tracer) ASEpoch() uint64 {
+	return t.cache.epoch.Load() + uint64(time.Since(t.started)/failureTTL)
+}
+
 // schedule queues an AS-only lookup unless offline or tried recently.
 func (t *Tracer) schedule(ip netip.Addr) {
 	if t.cfg.Offline {
@@ -345,6 +366,7 @@ func (t *Tracer) schedule(ip netip.Addr) {
 	// later call once there is room, and the bookkeeping below is skipped
 	// while a big backfill asks about thousands of new addresses.
 	if len(t.queue) == cap(t.queue) {
+		t.crowded.Store(true)
 		return
 	}
 	now := time.Now()
@@ -355,6 +377,7 @@ func (t *Tracer) schedule(ip netip.Addr) {
 	}
 	if len(t.attempted) >= maxCacheEntries {
 		clear(t.attempted)
+		t.cache.changed()
 	}
 	t.attempted[ip] = now.Add(failureTTL)
 	t.pmu.Unlock()

@@ -25,8 +25,12 @@ import (
 	"github.com/irtui/irtui/internal/trace/tracetest"
 )
 
-// The console hands a Tracer to the analyzer as its AS enrichment.
-var _ analyze.ASResolver = (*Tracer)(nil)
+// The console hands a Tracer to the analyzer as its AS enrichment, with
+// epochs.
+var (
+	_ analyze.ASResolver = (*Tracer)(nil)
+	_ analyze.ASEpocher  = (*Tracer)(nil)
+)
 
 func newTracer(t *testing.T, srv *tracetest.Server, mod func(*Config)) *Tracer {
 	t.Helper()
@@ -675,4 +679,63 @@ func TestASOfQueueFullRetriesLater(t *testing.T) {
 		t.Fatal("known before any lookup")
 	}
 	waitKnown(t, tr, ips)
+}
+
+// ASEpoch stays put while ASOf's answers cannot change, and moves when
+// they may: an origin cached, tables swapped, the queue free again after
+// turning addresses away.
+func TestASEpoch(t *testing.T) {
+	off := New(Config{Offline: true, NoDiskCache: true})
+	defer off.Close()
+	e := off.ASEpoch()
+	if _, _, _, ok := off.ASOf(netip.MustParseAddr("203.0.113.1")); ok || off.ASEpoch() != e {
+		t.Fatalf("a miss moved the epoch (%d -> %d) or was answered", e, off.ASEpoch())
+	}
+
+	srv := tracetest.Start(t)
+	a, b := netip.MustParseAddr("192.0.2.10"), netip.MustParseAddr("198.51.100.7")
+	exampleZone(srv, a.String(), 64500, "192.0.2.0/24", "host10.example.net.")
+	srv.TXT(OriginQuery(b), "64501 | 198.51.100.0/24 | NL | ripencc | 2007-03-13")
+	srv.Delay(OriginQuery(b), 300*time.Millisecond)
+	tr := newTracer(t, srv, func(c *Config) { c.Workers, c.QueueSize = 1, 1 })
+	e0 := tr.ASEpoch()
+	if _, err := tr.Lookup(t.Context(), a); err != nil {
+		t.Fatal(err)
+	}
+	e1 := tr.ASEpoch()
+	if e1 == e0 {
+		t.Fatal("caching an origin did not move the epoch")
+	}
+	tr.SetTables(nil)
+	e2 := tr.ASEpoch()
+	if e2 == e1 {
+		t.Fatal("swapping tables did not move the epoch")
+	}
+	// One lookup in the worker, one in the queue, the next turned away.
+	tr.ASOf(b)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		tr.pmu.Lock()
+		taken := len(tr.pending) == 0
+		tr.pmu.Unlock()
+		if taken {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("worker never took the first lookup")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	tr.ASOf(netip.MustParseAddr("203.0.113.2"))
+	e3 := tr.ASEpoch()
+	tr.ASOf(netip.MustParseAddr("203.0.113.3"))
+	if !tr.crowded.Load() {
+		t.Fatal("a full queue was not noted")
+	}
+	for tr.ASEpoch() == e3 {
+		if time.Now().After(deadline) {
+			t.Fatal("the epoch did not move once the queue had room")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
