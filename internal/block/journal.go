@@ -217,9 +217,20 @@ func (b *Block) record() Record {
 		r.Rate = b.Rule.Rate.String()
 		r.Burst = b.Rule.Rate.Burst
 	}
-	r.Targets = make([]string, len(b.Targets))
+	// One string holds every target; each is a slice of it (one allocation
+	// instead of one per target).
+	buf := make([]byte, 0, 24*len(b.Targets))
+	ends := make([]int, len(b.Targets))
 	for i, t := range b.Targets {
-		r.Targets[i] = t.String()
+		buf = t.AppendTo(buf)
+		ends[i] = len(buf)
+	}
+	all := string(buf)
+	r.Targets = make([]string, len(b.Targets))
+	start := 0
+	for i, end := range ends {
+		r.Targets[i] = all[start:end]
+		start = end
 	}
 	return r
 }
