@@ -15,7 +15,7 @@ import (
 	"github.com/irtui/irtui/internal/logs/ingest"
 )
 
-// collector keeps every event of a backfill, in batches of 256.
+// collector keeps every event of a backfill.
 type collector struct {
 	mu  sync.Mutex
 	all []logs.Event
@@ -31,7 +31,8 @@ func (c *collector) SourceError(string, string)                 {}
 
 // BenchmarkAddEventsLog measures the analyzer alone over a real log
 // (IRTUI_BENCH_LOG, e.g. loggen's 1 M lines): the file is parsed once, then
-// its events are counted in batches of 256 by one goroutine and by two
+// its events are counted in batches of 1024 (as Backfill hands them over)
+// by one goroutine and by two
 // (as Backfill's workers), with the collector off so that the parsed
 // events' heap is not scanned; cpu-s/op includes the snapshot.
 func BenchmarkAddEventsLog(b *testing.B) {
@@ -44,8 +45,9 @@ func BenchmarkAddEventsLog(b *testing.B) {
 		b.Fatal(err)
 	}
 	var batches [][]logs.Event
-	for i := 0; i < len(c.all); i += 256 {
-		batches = append(batches, c.all[i:min(i+256, len(c.all))])
+	const batch = 1024
+	for i := 0; i < len(c.all); i += batch {
+		batches = append(batches, c.all[i:min(i+batch, len(c.all))])
 	}
 	for _, g := range []int{1, 2} {
 		b.Run(map[int]string{1: "1goroutine", 2: "2goroutines"}[g], func(b *testing.B) {
