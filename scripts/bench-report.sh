@@ -57,7 +57,10 @@ stats() {
 irtui=""
 goaccess=""
 for _ in $(seq "$runs"); do
-	irtui="$irtui$(measure "$work/irtui" report --json "$log")
+	# Each run starts with an empty lookup cache, as on a fresh machine:
+	# a cache grown by earlier runs would make the runs unequal.
+	rm -rf "$work/cache"
+	irtui="$irtui$(measure env XDG_CACHE_HOME="$work/cache" "$work/irtui" report --json "$log")
 "
 	goaccess="$goaccess$(measure goaccess "$log" --log-format=COMBINED --no-global-config -o "$work/report.json")
 "
