@@ -345,6 +345,9 @@ func (a *Analyzer) read() *view {
 			v.sig[k] = extract(sh.sig[k], c, nowF, nowC, v.sig[k])
 		}
 		ser = sh.ser
+		for k := range ser {
+			ser[k].r.detach() // read below, after the shard goes on counting
+		}
 		cc := &a.cfg.Clusters
 		for fp, cl := range sh.clusters {
 			// Clusters too small in this shard may still add up across

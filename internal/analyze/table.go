@@ -178,8 +178,8 @@ func (t *table[K, X]) insert(k K, h uint64, nowC int32) (int32, *entry[K, X]) {
 	}
 	t.unIdx(e.key, i)
 	score := t.score(e, nowC)
-	var zero X
-	*e = entry[K, X]{key: k, err: score, x: zero}
+	e.r.reset() // a live table's coarse buckets are reused, not reallocated
+	*e = entry[K, X]{key: k, err: score, r: e.r}
 	t.setIdx(k, h, i)
 	return i, e
 }
