@@ -24,6 +24,7 @@ type Analyzer struct {
 	pool   sync.Pool
 	seed   maphash.Seed
 	res    atomic.Pointer[resolverBox]
+	web    *webPaths
 
 	newest, oldest atomic.Int64
 	parsed         atomic.Int64
@@ -91,6 +92,7 @@ func New(cfg Config) *Analyzer {
 		found:   make(map[string]foundAt),
 	}
 	a.clk.cumulative = cfg.Cumulative
+	a.web = newWebPaths(&a.cfg)
 	for i := 0; i < n; i++ {
 		a.shards = append(a.shards, newShard(&a.cfg, n, a.clk, a.seed))
 	}
@@ -194,6 +196,10 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 		hlen := int32(len(sc.buf)) - p.ks
 		switch ev.Kind {
 		case logs.KindHTTP:
+			if h := &ev.HTTP; p.outside {
+				p.login = h.Action == logs.WebAuthFail || ((h.Method == "POST" || h.Status == 401 || h.Status == 403) && a.web.isLogin(h.Path))
+				p.probe = a.web.isProbe(h.Path)
+			}
 			if ev.HTTP.Action == "" {
 				vh := ev.HTTP.Vhost
 				if len(vh) > 255 {

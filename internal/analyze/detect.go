@@ -80,7 +80,7 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 		}
 		// Login and probe pages under fire are brute force and scanning,
 		// which their own detectors report with the right evidence.
-		if path := p.key[min(int(p.x.vlen), len(p.key)):]; a.shards[0].isLogin(path) || a.shards[0].isProbe(path) {
+		if path := p.key[min(int(p.x.vlen), len(p.key)):]; a.web.isLogin(path) || a.web.isProbe(path) {
 			continue
 		}
 		h := uint32(maphash.String(a.seed, p.key))

@@ -264,13 +264,10 @@ type shard struct {
 	lazy bool
 	// epoch is the resolver's epoch (see ASEpocher) when the share being
 	// counted was taken up, as resolverEpoch gives it.
-	epoch     uint32
-	ampTypes  []string
-	loginPath []string
-	probePath []string
-	probeHead [1 << 16 / 64]uint64 // bit set: the two bytes after '/' of every probe path, lower case
-	codeIdx   [1000]int32          // index+1 of each status code's entry
-	classIdx  [10]int32
+	epoch    uint32
+	ampTypes []string
+	codeIdx  [1000]int32 // index+1 of each status code's entry
+	classIdx [10]int32
 }
 
 func lower(c byte) byte {
@@ -309,19 +306,29 @@ func newShard(cfg *Config, nShards int, clk *clock, seed maphash.Seed) *shard {
 	}
 	s.ips.evict = s.evictIP
 	s.ampTypes = cfg.Detect.DNSAmplification.QTypes
-	s.loginPath = cfg.Detect.HTTPBruteforce.LoginPaths
-	s.probePath = cfg.Detect.Scanner.ProbePaths
-	for _, p := range s.probePath {
+	return s
+}
+
+// webPaths tells login and probe requests by their paths.
+type webPaths struct {
+	login []string
+	probe []string
+	head  [1 << 16 / 64]uint64 // bit set: the two bytes after '/' of every probe path, lower case
+}
+
+func newWebPaths(cfg *Config) *webPaths {
+	w := &webPaths{login: cfg.Detect.HTTPBruteforce.LoginPaths, probe: cfg.Detect.Scanner.ProbePaths}
+	for _, p := range w.probe {
 		if len(p) < 3 { // too short to prefilter: check every path
-			for i := range s.probeHead {
-				s.probeHead[i] = ^uint64(0)
+			for i := range w.head {
+				w.head[i] = ^uint64(0)
 			}
 			break
 		}
 		h := uint16(lower(p[1]))<<8 | uint16(lower(p[2]))
-		s.probeHead[h/64] |= 1 << (h % 64)
+		w.head[h/64] |= 1 << (h % 64)
 	}
-	return s
+	return w
 }
 
 // evictIP takes an address that is being replaced out of its cluster.
@@ -374,8 +381,12 @@ type pre struct {
 	pageH    uint32
 	skip     bool
 	outside  bool
-	ob       netip.Addr // the client whose mail this remote delivery is
-	obN      uint32     // outbound deliveries to credit ob with
+	// login and probe: an HTTP request from outside is for a login or a
+	// probe path. Told while AddEvents reads the event, when its bytes are
+	// in cache, not when a shard counts it.
+	login, probe bool
+	ob           netip.Addr // the client whose mail this remote delivery is
+	obN          uint32     // outbound deliveries to credit ob with
 }
 
 // str returns the key bytes as a string without copying; tables copy a
@@ -638,10 +649,10 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 		// Login guessing: auth failures from the error log, and POSTs to
 		// (or 401/403 answers from) login pages. A 401 elsewhere is as
 		// often an expired API token as an attack, so it is not counted.
-		if h.Action == logs.WebAuthFail || ((h.Method == "POST" || h.Status == 401 || h.Status == 403) && s.isLogin(h.Path)) {
+		if p.login {
 			s.signal(a, sigLogin, serLogin, ev, p)
 		}
-		if s.isProbe(h.Path) {
+		if p.probe {
 			s.signal(a, sigProbe, serProbe, ev, p)
 		}
 		if h.Status == 404 || h.Action == logs.WebNotFound {
@@ -650,11 +661,12 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 	}
 }
 
-func (s *shard) isLogin(path string) bool {
+// isLogin reports whether a request for path asks for a login page.
+func (w *webPaths) isLogin(path string) bool {
 	if q := strings.IndexByte(path, '?'); q >= 0 {
 		path = path[:q]
 	}
-	for _, l := range s.loginPath {
+	for _, l := range w.login {
 		if hasSuffixFold(path, l) {
 			return true
 		}
@@ -662,14 +674,15 @@ func (s *shard) isLogin(path string) bool {
 	return false
 }
 
-func (s *shard) isProbe(path string) bool {
+// isProbe reports whether a request for path probes for a known weakness.
+func (w *webPaths) isProbe(path string) bool {
 	if len(path) < 3 {
 		return false
 	}
-	if h := uint16(lower(path[1]))<<8 | uint16(lower(path[2])); s.probeHead[h/64]&(1<<(h%64)) == 0 {
+	if h := uint16(lower(path[1]))<<8 | uint16(lower(path[2])); w.head[h/64]&(1<<(h%64)) == 0 {
 		return false
 	}
-	for _, l := range s.probePath {
+	for _, l := range w.probe {
 		if hasPrefixFold(path, l) {
 			return true
 		}
