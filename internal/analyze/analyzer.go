@@ -169,10 +169,13 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 	var skipped int64
 	since := a.cfg.Since
 	nsh := uint64(len(a.shards))
+	first := &batch[0]
+	uniform := true
 	for i := range batch {
 		ev := &batch[i]
 		p := &sc.pre[i]
 		*p = pre{}
+		uniform = uniform && ev.Source == first.Source && ev.Host == first.Host && ev.Format == first.Format
 		if ev.Kind == logs.KindNone || ev.Time.IsZero() || (!since.IsZero() && ev.Time.Before(since)) {
 			p.skip = true
 			skipped++
@@ -322,7 +325,7 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 	}
 	a.parsed.Add(int64(len(batch)) - skipped)
 	a.skipped.Add(skipped)
-	a.noteBatch(batch, sc.pre)
+	a.noteBatch(batch, sc.pre, uniform)
 	a.pool.Put(sc)
 }
 
@@ -378,15 +381,43 @@ func (a *Analyzer) noteTimes(oldest, newest int64) {
 
 const recentPerBatch = 256
 
-// noteBatch updates source health, format counts and the ring of recent lines.
-func (a *Analyzer) noteBatch(batch []logs.Event, pres []pre) {
+// noteBatch updates source health, format counts and the ring of recent
+// lines. uniform tells that every event has the first one's source, host
+// and format, as a batch read from one file usually has: then the events,
+// long out of cache by now, are not read again one by one.
+func (a *Analyzer) noteBatch(batch []logs.Event, pres []pre, uniform bool) {
 	a.hmu.Lock()
 	defer a.hmu.Unlock()
 	var h *health
 	var fmtName string
 	var fmtN *int64
-	for i := range batch {
-		ev := &batch[i]
+	each := batch // the events to read one by one
+	if uniform {
+		ev := &batch[0]
+		h = a.sourceLocked(ev.Source, ev.Host)
+		h.lines += int64(len(batch))
+		var n int64
+		for i := range pres {
+			if !pres[i].skip {
+				h.newest = max(h.newest, pres[i].ns)
+				h.t.add(pres[i].fe, 1)
+				n++
+			}
+		}
+		if n > 0 {
+			if ev.Format != "" && h.format != ev.Format {
+				h.format = strings.Clone(ev.Format)
+			}
+			if fmtN = a.formats[ev.Format]; fmtN == nil {
+				fmtN = new(int64)
+				a.formats[strings.Clone(ev.Format)] = fmtN
+			}
+			*fmtN += n
+		}
+		each = nil
+	}
+	for i := range each {
+		ev := &each[i]
 		if h == nil || h.name != ev.Source || h.host != ev.Host {
 			h = a.sourceLocked(ev.Source, ev.Host)
 		}

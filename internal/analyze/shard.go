@@ -797,11 +797,7 @@ func (s *shard) clusterStep(ip netip.Addr, x *ipX, pageH uint32, seed maphash.Se
 		x.np = diverse
 		return
 	}
-	var oldPages [maxFPPages]string
-	var nOld int
-	if x.cl != nil {
-		nOld = copy(oldPages[:], x.cl.pages)
-	}
+	old := x.cl
 	s.leave(ip, x)
 	x.pages[x.np] = pageH
 	x.np++
@@ -810,6 +806,13 @@ func (s *shard) clusterStep(ip netip.Addr, x *ipX, pageH uint32, seed maphash.Se
 	if cl == nil {
 		if len(s.clusters) >= maxClusters {
 			return
+		}
+		// The old cluster's pages are read only now, before newCluster
+		// may recycle it (leave only queued it for that).
+		var oldPages [maxFPPages]string
+		var nOld int
+		if old != nil {
+			nOld = copy(oldPages[:], old.pages)
 		}
 		cl = s.newCluster()
 		cl.fp, cl.first = fp, ns
@@ -892,7 +895,11 @@ func fingerprint(x *ipX) uint64 {
 	var p [maxFPPages]uint32
 	copy(p[:], x.pages[:x.np])
 	ps := p[:x.np]
-	slices.Sort(ps)
+	for i := 1; i < len(ps); i++ { // insertion sort: at most four
+		for j := i; j > 0 && ps[j] < ps[j-1]; j-- {
+			ps[j], ps[j-1] = ps[j-1], ps[j]
+		}
+	}
 	h := mix64(uint64(x.ua) | uint64(x.np)<<32)
 	for _, v := range ps {
 		h = mix64(h ^ uint64(v))
