@@ -1,7 +1,6 @@
 package trace
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -307,16 +306,9 @@ func (c *cache) load(dir string) error {
 		return err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxCacheFileSize))
-	if err != nil {
-		return fmt.Errorf("ignoring unreadable lookup cache %s: %v", f.Name(), err)
-	}
-	d, ok := decodeDiskCache(data)
-	if !ok {
-		d = diskCache{}
-		if err := json.NewDecoder(bytes.NewReader(data)).Decode(&d); err != nil {
-			return fmt.Errorf("ignoring damaged lookup cache %s: %v", f.Name(), err)
-		}
+	var d diskCache
+	if err := json.NewDecoder(io.LimitReader(f, maxCacheFileSize)).Decode(&d); err != nil {
+		return fmt.Errorf("ignoring damaged lookup cache %s: %v", f.Name(), err)
 	}
 	if d.Version != cacheVersion {
 		return nil
@@ -385,9 +377,6 @@ func (c *cache) save(dir string) error {
 	}
 	now := c.now()
 	d := diskCache{Version: cacheVersion}
-	if c.nOrigins > 0 {
-		d.Origins = make([]diskOrigin, 0, c.nOrigins)
-	}
 	for p, e := range c.origins.All() {
 		if now.Before(e.Expires) {
 			d.Origins = append(d.Origins, diskOrigin{Prefix: p, ASNs: e.ASNs, Country: e.Country,
@@ -420,12 +409,8 @@ func (c *cache) save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("cannot write lookup cache: %w", err)
 	}
-	// ~90 bytes per origin, the bulk of the file
-	data, err := appendDiskCache(make([]byte, 0, 128*(len(d.Origins)+len(d.AS)+len(d.PTR)+len(d.Abuse)+1)), &d)
-	if err == nil {
-		_, err = tmp.Write(data)
-	}
-	if err != nil {
+	enc := json.NewEncoder(tmp)
+	if err := enc.Encode(&d); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
 		return fmt.Errorf("cannot write lookup cache: %w", err)
