@@ -148,8 +148,15 @@ func newLabFor(b *testing.B, name string) *lab {
 // (parse-free: plan, guard, rules text, journal with fsync) on the dry-run
 // backend, so it runs anywhere.
 func BenchmarkPlanApply100kNoFirewall(b *testing.B) {
+	benchPlanApply100k(b, func() Backend { return &DryRun{} })
+}
+
+// benchPlanApply100k plans and applies a block of 100,000 addresses on a
+// fresh journal each time, with backends made by newBackend.
+func benchPlanApply100k(b *testing.B, newBackend func() Backend) {
 	targets := benchAddrs(100000)
 	ctx := context.Background()
+	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		j, err := OpenJournal(b.TempDir())
@@ -157,7 +164,7 @@ func BenchmarkPlanApply100kNoFirewall(b *testing.B) {
 			b.Fatal(err)
 		}
 		g, _ := NewGuard(GuardOptions{Env: func(string) string { return "" }, OwnAddrs: func() ([]netip.Prefix, error) { return nil, nil }})
-		e := &Engine{Backend: &DryRun{}, Journal: j, Guard: g, Who: "bench"}
+		e := &Engine{Backend: newBackend(), Journal: j, Guard: g, Who: "bench"}
 		b.StartTimer()
 		p, err := e.Plan(ctx, Request{Targets: targets})
 		if err != nil {
@@ -193,24 +200,5 @@ func (emptyNFT) Exec(context.Context, Batch) error             { return nil }
 // BenchmarkPlanApplyNFT100k is irtui's share of blocking 100,000 addresses
 // with nftables: plan, rules text, journal with fsync; not nft's own.
 func BenchmarkPlanApplyNFT100k(b *testing.B) {
-	targets := benchAddrs(100000)
-	ctx := context.Background()
-	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		j, err := OpenJournal(b.TempDir())
-		if err != nil {
-			b.Fatal(err)
-		}
-		g, _ := NewGuard(GuardOptions{Env: func(string) string { return "" }, OwnAddrs: func() ([]netip.Prefix, error) { return nil, nil }})
-		e := &Engine{Backend: &emptyNFT{}, Journal: j, Guard: g, Who: "bench"}
-		b.StartTimer()
-		p, err := e.Plan(ctx, Request{Targets: targets})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := e.Apply(ctx, p); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchPlanApply100k(b, func() Backend { return &emptyNFT{} })
 }
