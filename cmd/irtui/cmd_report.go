@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -95,7 +94,7 @@ func runReport(args []string) int {
 		}
 	}
 	if !*followF {
-		deferGC(reportHeapBeforeGC)
+		deferGC(heapBeforeGC)
 	}
 	tracer, err := trace.Open(*tcfg)
 	if err != nil {
@@ -129,34 +128,6 @@ func runReport(args []string) int {
 		return 1
 	}
 }
-
-// reportHeapBeforeGC is how much memory a one-shot report may use before
-// its first collection: the 1 M-line generated log needs about 70 MB in
-// all, well under the 150 MB the report is allowed.
-const reportHeapBeforeGC = 100 << 20
-
-// deferGC holds off garbage collection until the process uses limit bytes,
-// then hands the collector back its usual settings. A one-shot report
-// allocates mostly what it keeps (the analyzer's tables), and collecting
-// at every doubling of a heap that starts at 4 MB cost it ~8% of its wall
-// time for nothing. A user's GOGC or GOMEMLIMIT is left alone.
-func deferGC(limit int64) {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
-		return
-	}
-	percent := debug.SetGCPercent(-1)
-	prev := debug.SetMemoryLimit(limit)
-	// Unreachable at once, so cleaned up by the first collection, which
-	// the memory limit starts.
-	runtime.AddCleanup(new(gcSentinel), func(struct{}) {
-		debug.SetMemoryLimit(prev)
-		debug.SetGCPercent(percent)
-	}, struct{}{})
-}
-
-// gcSentinel is big enough to get an allocation of its own (tiny objects
-// share one, and may outlive the first collection).
-type gcSentinel [64]byte
 
 func writeAbuse(ctx context.Context, o report.Options, tracer *trace.Tracer, opts trace.AbuseOptions) error {
 	// Every attacking address belongs in the report, not only the top rows.
