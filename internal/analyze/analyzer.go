@@ -133,20 +133,16 @@ type scratch struct {
 	pre   []pre
 	buf   []byte
 	order [][]int32
-	work  []work // one per shard, queued in its inbox
+	work  []work // one per shard
 	home  int    // the shard to start with
 }
 
-// work is one AddEvents call's share of a batch for one shard. Whoever
-// holds the shard's lock counts it (see shard.drain), so a shard tends to
-// stay with one CPU and its tables in that CPU's cache, while the caller
-// counts another shard's share of every batch.
+// work is one AddEvents call's share of a batch for one shard.
 type work struct {
 	batch []logs.Event
 	pre   []pre
 	buf   []byte
 	order []int32
-	done  atomic.Bool
 }
 
 // AddEvents counts a batch of events. It does not keep the slice nor any
@@ -272,19 +268,18 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 		a.noteTimes(oldest, newest)
 	}
 
-	// Each share goes to its shard's inbox. Then the shards are taken as
-	// they come free, starting from this CPU's own, and their inboxes
-	// drained: two callers at once work on different shards, each on both
-	// callers' shares, instead of queueing on one lock or passing a shard's
-	// tables back and forth between CPUs.
+	// Each share is counted by this call, taking the shards as they come
+	// free, starting from this CPU's own: two callers at once work on
+	// different shards instead of queueing on one lock. A share is not
+	// handed to the goroutine that holds its shard: its events are in this
+	// CPU's cache, and on the 1 M-line report benchmark counting them here
+	// took 4 % less CPU than handing them over.
 	n := len(a.shards)
 	var pending uint64
 	for s, o := range sc.order {
 		if len(o) > 0 {
 			w := &sc.work[s]
 			w.batch, w.pre, w.buf, w.order = batch, sc.pre, sc.buf, o
-			w.done.Store(false)
-			a.shards[s].post(w)
 			pending |= 1 << s
 		}
 	}
@@ -295,27 +290,21 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 			if pending&(1<<s) == 0 {
 				continue
 			}
-			if sc.work[s].done.Load() {
-				pending &^= 1 << s
-				progressed = true
-				continue
-			}
 			sh := a.shards[s]
 			if !sh.mu.TryLock() {
 				continue
 			}
-			sh.drain(a)
+			sh.count(a, &sc.work[s])
 			sh.mu.Unlock()
-			pending &^= 1 << s // drained: this call's share with the rest
+			pending &^= 1 << s
 			progressed = true
 		}
 		if !progressed && pending != 0 {
-			// Every shard left is busy: wait for one, which by then may
-			// have counted this call's share itself.
+			// Every shard left is busy: wait for one.
 			s := bits.TrailingZeros64(pending)
 			sh := a.shards[s]
 			sh.mu.Lock()
-			sh.drain(a)
+			sh.count(a, &sc.work[s])
 			sh.mu.Unlock()
 			pending &^= 1 << s
 		}

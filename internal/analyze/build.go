@@ -640,12 +640,12 @@ func (a *Analyzer) perSecond(counts []float64) []float64 {
 }
 
 // pageASes turns a page's top addresses into its top ASes.
-func (a *Analyzer) pageASes(top *[pageTopN]ipCount, res ASResolver) []Member {
+func (a *Analyzer) pageASes(top *pageTop, res ASResolver) []Member {
 	if top == nil {
 		return nil
 	}
 	by := map[uint32]int64{}
-	for _, c := range top {
+	for _, c := range top.list() {
 		if !c.ip.IsValid() {
 			continue
 		}

@@ -110,7 +110,7 @@ func (a *Analyzer) detect(v *view, s *Snapshot) []Finding {
 			continue
 		}
 		if p.x.top != nil {
-			for _, t := range p.x.top {
+			for _, t := range p.x.top.list() {
 				if t.ip.IsValid() && !slices.ContainsFunc(addrs, func(x *row[netip.Addr, ipX]) bool { return x.key == t.ip }) {
 					for j := range v.ips {
 						if v.ips[j].key == t.ip && v.ips[j].short >= 3 {

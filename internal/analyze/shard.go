@@ -70,8 +70,11 @@ type ipX struct {
 	pages [maxFPPages]uint32
 	np    uint8
 	kinds uint8
-	last  uint32 // hash of the page of the previous request
-	cl    *cluster
+	// member: the address is in its cluster's members list, which leave
+	// then searches (most addresses are not: the list is bounded).
+	member bool
+	last   uint32 // hash of the page of the previous request
+	cl     *cluster
 	// Indexes (plus one) of the address's prefix and AS entries, checked
 	// against the key before use: saves three map lookups per event.
 	pfx [2]int32
@@ -114,7 +117,7 @@ type pageX struct {
 	d    distinct
 	vlen uint16 // length of the host prefix and virtual host: the path follows
 	hlen uint8  // length of the "host " prefix (Config.SplitByHost)
-	top  *[pageTopN]ipCount
+	top  *pageTop
 }
 
 // ipCount is one entry of a page's small top-addresses list.
@@ -124,31 +127,54 @@ type ipCount struct {
 	asn uint32
 }
 
+// pageTop is a page's small top-addresses list, kept as parallel arrays:
+// looking an address up reads the cache line of hashes and the one of
+// counts, not eight 40-byte entries.
+type pageTop struct {
+	h   [pageTopN]uint64 // addrHash of each address
+	n   [pageTopN]int64  // 0: a free slot (slots fill in order)
+	ip  [pageTopN]netip.Addr
+	asn [pageTopN]uint32
+}
+
+// list returns the entries, the free ones with an invalid address.
+func (t *pageTop) list() [pageTopN]ipCount {
+	var out [pageTopN]ipCount
+	for i := range out {
+		if t.n[i] != 0 {
+			out[i] = ipCount{t.ip[i], t.n[i], t.asn[i]}
+		}
+	}
+	return out
+}
+
 func (x pageX) sources() int { return x.d.count() }
 
-func (x *pageX) addTop(ip netip.Addr, asn uint32) {
+// addTop counts a request of ip (whose addrHash is h) among the page's top
+// addresses: each kept request stands for four (see addHTTP).
+func (x *pageX) addTop(ip netip.Addr, h uint64, asn uint32) {
 	if x.top == nil {
-		x.top = new([pageTopN]ipCount)
+		x.top = new(pageTop)
 	}
+	t := x.top
 	m := 0
-	for i := range x.top {
-		c := &x.top[i]
-		if c.ip == ip {
-			c.n += 4
+	for i := range t.h {
+		if t.n[i] == 0 {
+			t.h[i], t.n[i], t.ip[i], t.asn[i] = h, 4, ip, asn
+			return
+		}
+		if t.h[i] == h && t.ip[i] == ip {
+			t.n[i] += 4
 			if asn != 0 {
-				c.asn = asn
+				t.asn[i] = asn
 			}
 			return
 		}
-		if !c.ip.IsValid() {
-			*c = ipCount{ip, 4, asn}
-			return
-		}
-		if c.n < x.top[m].n {
+		if t.n[i] < t.n[m] {
 			m = i
 		}
 	}
-	x.top[m] = ipCount{ip, x.top[m].n + 4, asn}
+	t.h[m], t.ip[m], t.n[m], t.asn[m] = h, ip, t.n[m]+4, asn
 }
 
 // series is one whole-traffic counter.
@@ -233,9 +259,6 @@ const (
 // distinct-source counts add up exactly.
 type shard struct {
 	mu sync.Mutex
-
-	inMu  sync.Mutex // guards inbox
-	inbox []*work    // shares of batches waiting to be counted
 
 	ips      *table[netip.Addr, ipX]
 	pfx      *table[netip.Prefix, pfxX]
@@ -525,37 +548,16 @@ func (s *shard) addGroups(c *clock, ipe *entry[netip.Addr, ipX], fresh bool, p *
 	s.ases.count(c, i, e, ns, fe, ce, 1, bytes, "")
 }
 
-// post queues a share of a batch for whoever holds the shard next.
-func (s *shard) post(w *work) {
-	s.inMu.Lock()
-	s.inbox = append(s.inbox, w)
-	s.inMu.Unlock()
-}
-
-// drain counts every share in the inbox; the caller holds s.mu.
-func (s *shard) drain(a *Analyzer) {
-	for {
-		s.inMu.Lock()
-		n := len(s.inbox)
-		if n == 0 {
-			s.inMu.Unlock()
-			return
-		}
-		w := s.inbox[0]
-		copy(s.inbox, s.inbox[1:])
-		s.inbox[n-1] = nil
-		s.inbox = s.inbox[:n-1]
-		s.inMu.Unlock()
-		// Read before counting: an epoch that moves meanwhile only makes
-		// the addresses asked for now be asked again.
-		if r := a.resolver(); r != nil {
-			s.epoch = resolverEpoch(r)
-		}
-		s.prefind(w.pre, w.order, w.buf)
-		for _, i := range w.order {
-			s.add(a, &w.batch[i], &w.pre[i], w.buf)
-		}
-		w.done.Store(true) // last: the caller may reuse w at once
+// count counts one share of a batch; the caller holds s.mu.
+func (s *shard) count(a *Analyzer, w *work) {
+	// Read before counting: an epoch that moves meanwhile only makes the
+	// addresses asked for now be asked again.
+	if r := a.resolver(); r != nil {
+		s.epoch = resolverEpoch(r)
+	}
+	s.prefind(w.pre, w.order, w.buf)
+	for _, i := range w.order {
+		s.add(a, &w.batch[i], &w.pre[i], w.buf)
 	}
 }
 
@@ -620,7 +622,7 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 			// The page's top addresses are kept from every fourth request:
 			// enough to name the heavy hitters, at a quarter of the cost.
 			if e.total&3 == 0 {
-				e.x.addTop(p.src, asn)
+				e.x.addTop(p.src, p.srcH, asn)
 			}
 		}
 		s.pages.count(c, i, e, ns, fe, ce, 1, h.Bytes, "")
@@ -831,6 +833,7 @@ func (s *shard) clusterStep(ip netip.Addr, x *ipX, pageH uint32, seed maphash.Se
 	// for the one-visit clusters every new address passes through.
 	if len(cl.members) < maxClusterMembers && (len(cl.pages) >= 2 || cl.events >= 2*int64(cl.size)) {
 		cl.members = append(cl.members, ip)
+		x.member = true
 	}
 	x.cl = cl
 }
@@ -841,9 +844,12 @@ func (s *shard) leave(ip netip.Addr, x *ipX) {
 	if cl == nil {
 		return
 	}
-	if i := slices.Index(cl.members, ip); i >= 0 {
-		cl.members[i] = cl.members[len(cl.members)-1]
-		cl.members = cl.members[:len(cl.members)-1]
+	if x.member {
+		x.member = false
+		if i := slices.Index(cl.members, ip); i >= 0 {
+			cl.members[i] = cl.members[len(cl.members)-1]
+			cl.members = cl.members[:len(cl.members)-1]
+		}
 	}
 	cl.size--
 	if cl.size <= 0 {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"unsafe"
@@ -96,80 +97,216 @@ func (e *engine) release(c *chunk) {
 // released buffer: the buffer is zeroed as it is released.
 var poisonReleased bool
 
-// run reads paths with readers goroutines (1 keeps chunks in order) and
-// calls work for every chunk in one of e.workers goroutines, each with its
-// own worker (parsers are single-goroutine). inflight bounds the chunks read
-// but not yet released by done.
+// run cuts paths into chunks and calls work for every chunk in one of
+// e.workers goroutines, each with its own worker (parsers are
+// single-goroutine), then done. At most readers files are read at once (1
+// keeps chunks in order); inflight bounds the chunks read but not yet
+// released by done.
+//
+// The workers read the files themselves, a chunk at a time under the
+// file's lock, rather than being handed chunks by a reading goroutine: a
+// chunk is then copied, cut and counted by the core that parses it, and is
+// still in that core's cache when parsed.
 func (e *engine) run(ctx context.Context, paths []string, readers int, work func(w *worker, c *chunk), done func(c *chunk)) {
 	inflight := make(chan struct{}, 4*e.workers)
-	chunks := make(chan *chunk, 2*e.workers)
-	var seq int64
-	var seqMu sync.Mutex
-	nextSeq := func() int64 {
-		seqMu.Lock()
-		defer seqMu.Unlock()
-		seq++
-		return seq - 1
-	}
-	emit := func(c *chunk) bool {
-		select {
-		case inflight <- struct{}{}:
-		case <-ctx.Done():
-			return false
-		}
-		c.seq = nextSeq()
-		select {
-		case chunks <- c:
-			return true
-		case <-ctx.Done():
-			<-inflight
-			return false
-		}
-	}
-
-	var rwg sync.WaitGroup
-	jobs := make(chan string)
-	for range max(1, min(readers, len(paths))) {
-		rwg.Add(1)
-		go func() {
-			defer rwg.Done()
-			for p := range jobs {
-				if err := e.readFile(ctx, p, emit); err != nil && ctx.Err() == nil {
-					e.fail(p, err)
-				}
-			}
-		}()
-	}
-	go func() {
-		defer close(chunks)
-		defer rwg.Wait()
-		defer close(jobs)
-		for _, p := range paths {
-			select {
-			case jobs <- p:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-
-	var wwg sync.WaitGroup
+	q := &readQueue{e: e, paths: paths, readers: max(1, readers)}
+	var wg sync.WaitGroup
 	for range e.workers {
-		wwg.Add(1)
+		wg.Add(1)
 		go func() {
-			defer wwg.Done()
+			defer wg.Done()
 			w := &worker{e: e, parsers: map[string]logs.Parser{}}
-			for c := range chunks {
-				if ctx.Err() == nil {
-					work(w, c)
+			defer w.finish()
+			for {
+				select {
+				case inflight <- struct{}{}:
+				case <-ctx.Done():
+					return
 				}
+				c := q.next(ctx)
+				if c == nil {
+					<-inflight
+					return
+				}
+				work(w, c)
 				done(c)
 				<-inflight
 			}
-			w.finish()
 		}()
 	}
-	wwg.Wait()
+	wg.Wait()
+	q.closeAll()
+}
+
+// readQueue hands out the chunks of a list of files, reading up to readers
+// of them at once.
+type readQueue struct {
+	e       *engine
+	mu      sync.Mutex
+	paths   []string      // not yet opened
+	open    []*fileReader // being read
+	readers int
+	seq     int64
+}
+
+// next reads the next chunk of any open file, opening the next file when
+// every open one is being read by another worker; nil when all are read.
+func (q *readQueue) next(ctx context.Context) *chunk {
+	for ctx.Err() == nil {
+		q.mu.Lock()
+		var f *fileReader
+		for _, o := range q.open {
+			if o.mu.TryLock() {
+				f = o
+				break
+			}
+		}
+		if f == nil && len(q.paths) > 0 && len(q.open) < q.readers {
+			f = &fileReader{name: q.paths[0], line: 1, first: true}
+			q.paths = q.paths[1:]
+			f.mu.Lock()
+			q.open = append(q.open, f)
+		}
+		if f == nil && len(q.open) > 0 {
+			f = q.open[0]
+			q.mu.Unlock()
+			f.mu.Lock() // every file is busy: wait for the oldest
+		} else {
+			q.mu.Unlock()
+		}
+		if f == nil {
+			return nil
+		}
+		c, err := f.read(q.e, q.nextSeq)
+		if c == nil {
+			if err != nil && ctx.Err() == nil {
+				q.e.fail(f.name, err)
+			}
+			f.close()
+			q.mu.Lock()
+			if i := slices.Index(q.open, f); i >= 0 {
+				q.open = slices.Delete(q.open, i, i+1)
+			}
+			q.mu.Unlock()
+		}
+		f.mu.Unlock()
+		if c != nil {
+			return c
+		}
+	}
+	return nil
+}
+
+// nextSeq numbers chunks in the order they are read, for ordered output.
+func (q *readQueue) nextSeq() int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.seq++
+	return q.seq - 1
+}
+
+// closeAll closes the files a cancelled run left open.
+func (q *readQueue) closeAll() {
+	for _, f := range q.open {
+		f.close()
+	}
+}
+
+// fileReader is one file being cut into chunks of whole lines. Its fields
+// are guarded by mu: the worker holding it reads the next chunk.
+type fileReader struct {
+	mu     sync.Mutex
+	name   string
+	r      io.Reader
+	closer io.Closer
+	job    *fileJob
+	carry  []byte // the start of a line cut by the last read
+	line   int64  // number of the next line
+	// skipping: inside an over-long line whose head was sent.
+	skipping, first, done bool
+}
+
+// close marks the file read and closes it; a worker waiting for it then
+// finds nothing left.
+func (f *fileReader) close() {
+	f.done = true
+	f.carry = nil
+	if f.closer != nil {
+		f.closer.Close()
+		f.closer = nil
+	}
+}
+
+// read returns the file's next chunk; nil at its end or on an error.
+func (f *fileReader) read(e *engine, seq func() int64) (*chunk, error) {
+	if f.done {
+		return nil, nil
+	}
+	if f.r == nil {
+		r, closer, err := e.openInput(f.name)
+		if err != nil {
+			return nil, err
+		}
+		f.r, f.closer = r, closer
+		f.job = &fileJob{name: f.name, format: e.fixed, known: e.forced}
+	}
+	job := f.job
+	for {
+		buf := e.newBuf()
+		n := copy(buf, f.carry)
+		m, rerr := io.ReadFull(f.r, buf[n:])
+		eof := rerr == io.EOF || rerr == io.ErrUnexpectedEOF
+		if rerr != nil && !eof {
+			return nil, fmt.Errorf("reading %s: %w", f.name, rerr)
+		}
+		data := buf[:n+m]
+		f.carry = f.carry[:0]
+		if f.skipping {
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				if eof {
+					return nil, nil
+				}
+				continue
+			}
+			data = data[i+1:]
+			f.skipping = false
+		}
+		if f.first && len(data) > 0 {
+			f.first = false
+			if !job.known {
+				job.format, job.known = formats.DetectAmong(e.all, sampleOf(data), e.opts)
+			}
+		}
+		var body []byte
+		switch cut := bytes.LastIndexByte(data, '\n'); {
+		case eof:
+			f.done = true
+			body = data
+		case cut >= 0:
+			// The cut line is carried in the file's own buffer: buf is
+			// never written again while the chunk lives.
+			body, f.carry = data[:cut+1], append(f.carry, data[cut+1:]...)
+		case len(data) <= e.maxLine:
+			// The start of a line that may still fit: read on.
+			f.carry = append(f.carry, data...)
+			continue
+		default:
+			// One line longer than any kept: keep its head, drop the rest.
+			c := &chunk{job: job, seq: seq(), first: f.line, data: bytesString(data[:e.maxLine]), cut: true, buf: buf}
+			f.line++
+			f.skipping = true
+			return c, nil
+		}
+		if len(body) > 0 {
+			c := &chunk{job: job, seq: seq(), first: f.line, data: bytesString(body), buf: buf}
+			f.line += int64(bytes.Count(body, []byte{'\n'}))
+			return c, nil
+		}
+		if eof {
+			return nil, nil
+		}
+	}
 }
 
 // openInput opens a path, or standard input for "-".
@@ -189,80 +326,6 @@ func (e *engine) openInput(name string) (io.Reader, io.Closer, error) {
 		return nil, nil, fmt.Errorf("cannot read %s: %w", name, err)
 	}
 	return r, c, nil
-}
-
-// readFile cuts one file into chunks of whole lines.
-func (e *engine) readFile(ctx context.Context, name string, emit func(*chunk) bool) error {
-	r, closer, err := e.openInput(name)
-	if err != nil {
-		return err
-	}
-	defer closer.Close()
-	job := &fileJob{name: name, format: e.fixed, known: e.forced}
-	var (
-		carry    []byte
-		line     int64 = 1
-		skipping bool  // inside an over-long line whose head was sent
-		first    = true
-	)
-	for {
-		buf := e.newBuf()
-		n := copy(buf, carry)
-		m, rerr := io.ReadFull(r, buf[n:])
-		eof := rerr == io.EOF || rerr == io.ErrUnexpectedEOF
-		if rerr != nil && !eof {
-			return fmt.Errorf("reading %s: %w", name, rerr)
-		}
-		data := buf[:n+m]
-		carry = nil
-		if skipping {
-			i := bytes.IndexByte(data, '\n')
-			if i < 0 {
-				if eof {
-					return nil
-				}
-				continue
-			}
-			data = data[i+1:]
-			skipping = false
-		}
-		if first && len(data) > 0 {
-			first = false
-			if !job.known {
-				job.format, job.known = formats.DetectAmong(e.all, sampleOf(data), e.opts)
-			}
-		}
-		var body []byte
-		switch cut := bytes.LastIndexByte(data, '\n'); {
-		case eof:
-			body = data
-		case cut >= 0:
-			body, carry = data[:cut+1], data[cut+1:]
-		case len(data) <= e.maxLine:
-			// The start of a line that may still fit: read on.
-			carry = data
-			continue
-		default:
-			// One line longer than any kept: keep its head, drop the rest.
-			c := &chunk{job: job, first: line, data: bytesString(data[:e.maxLine]), cut: true, buf: buf}
-			if !emit(c) {
-				return ctx.Err()
-			}
-			line++
-			skipping = true
-			continue
-		}
-		if len(body) > 0 {
-			c := &chunk{job: job, first: line, data: bytesString(body), buf: buf}
-			line += int64(bytes.Count(body, []byte{'\n'}))
-			if !emit(c) {
-				return ctx.Err()
-			}
-		}
-		if eof {
-			return nil
-		}
-	}
 }
 
 // bytesString views b as a string without copying. b is never written
