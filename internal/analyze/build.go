@@ -105,7 +105,9 @@ func (s *shard) sumLazy(a *Analyzer, nowF, nowC int32) ([]row[netip.Prefix, pfxX
 		epoch = resolverEpoch(res)
 	}
 	idx := make(map[netip.Prefix]int, s.ips.n)
-	rows := make([]row[netip.Prefix, pfxX], 0, s.ips.n)
+	// An IPv6 address has two prefixes: room for them up front, since
+	// growing copies every row (untouched capacity costs nothing).
+	rows := make([]row[netip.Prefix, pfxX], 0, s.ips.n*3/2)
 	asIdx := map[uint32]int{}
 	var asRows []row[uint32, asX]
 	for i := int32(0); i < s.ips.n; i++ {
