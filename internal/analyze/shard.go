@@ -64,16 +64,20 @@ func (noX) sources() int { return 1 }
 
 // ipX is what an address keeps beyond counts: its AS and its behaviour
 // fingerprint (user agent and the small set of pages it requests).
+//
+// The fields every event reads come first: they share a cache line with
+// the entry's ring (see entry). The rest is read by events of addresses
+// still fingerprinted, by a live analyzer, or rarely.
 type ipX struct {
 	asn   uint32
-	ua    uint32
-	pages [maxFPPages]uint32
+	last  uint32 // hash of the page of the previous request
 	np    uint8
 	kinds uint8
 	// member: the address is in its cluster's members list, which leave
 	// then searches (most addresses are not: the list is bounded).
 	member bool
-	last   uint32 // hash of the page of the previous request
+	ua     uint32
+	pages  [maxFPPages]uint32
 	cl     *cluster
 	// Indexes (plus one) of the address's prefix and AS entries, checked
 	// against the key before use: saves three map lookups per event.
@@ -83,6 +87,10 @@ type ipX struct {
 	// (0: not asked, or a resolver without epochs): it is not asked again
 	// until the epoch changes.
 	asked uint32
+	// Pads an address's entry to three whole cache lines (entries are
+	// allocated 1024 at a time, so the first starts a line): an event then
+	// reads exactly two of them.
+	_ [8]byte
 }
 
 func (ipX) sources() int { return 1 }

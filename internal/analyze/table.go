@@ -45,16 +45,17 @@ const chunkBits = 10
 // entry is one key's counts. It is kept small: a table of a million
 // addresses is a million of these.
 //
-// The fields every event touches come first (key, counts, extension, the
-// fine ring), so an event costs as few cache lines as possible.
+// The fields every event touches come first (key, counts, the fine ring,
+// then the extension, whose own first fields are its busiest), so an event
+// costs as few cache lines as possible: an address's first two of three.
 type entry[K comparable, X any] struct {
 	key         K
 	total       int64 // events since the key entered the table
 	bytes       int64
 	first, last int64 // Unix nanoseconds
 	hot         bool  // read by every event: kept out of the last cache line
-	x           X
 	r           ring
+	x           X
 	err         int64 // events the key may have had before (space-saving bound)
 	samples     *[]string
 }
