@@ -77,7 +77,9 @@ type Event struct {
 	DNS  DNSFields
 }
 
-// HTTPFields are the fields of web access and error-log lines.
+// HTTPFields are the fields of web access and error-log lines. Status to
+// Action share a cache line of an Event: the analyzer reads them all for
+// every request.
 type HTTPFields struct {
 	Method  string
 	Path    string // without the query string, as logged
@@ -87,8 +89,8 @@ type HTTPFields struct {
 	Bytes   int64 // response bytes, 0 for "-"
 	Vhost   string
 	UA      string
-	Referer string
 	Action  string // error logs only: one of the Web* constants
+	Referer string
 	Level   string // error logs only: error, warn, notice, ...
 	Module  string // error logs only: core, auth_basic, ...
 	Message string // error logs only
