@@ -54,6 +54,7 @@ type entry[K comparable, X any] struct {
 	bytes       int64
 	first, last int64 // Unix nanoseconds
 	hot         bool  // read by every event: kept out of the last cache line
+	hasErr      bool  // err is not 0: most events then need not read it
 	r           ring
 	x           X
 	err         int64 // events the key may have had before (space-saving bound)
@@ -180,7 +181,7 @@ func (t *table[K, X]) insert(k K, h uint64, nowC int32) (int32, *entry[K, X]) {
 	t.unIdx(e.key, i)
 	score := t.score(e, nowC)
 	e.r.reset() // a live table's coarse buckets are reused, not reallocated
-	*e = entry[K, X]{key: k, err: score, r: e.r}
+	*e = entry[K, X]{key: k, err: score, hasErr: score != 0, r: e.r}
 	t.setIdx(k, h, i)
 	return i, e
 }
@@ -211,10 +212,14 @@ func (t *table[K, X]) victim(nowC int32) int32 {
 
 // score ranks entries: events over the longest window, or since the start.
 func (t *table[K, X]) score(e *entry[K, X], nowC int32) int64 {
-	if t.cumulative {
-		return e.total + e.err
+	s := e.total
+	if !t.cumulative {
+		s = e.r.long(nowC)
 	}
-	return e.r.long(nowC) + e.err
+	if e.hasErr { // err is in a cache line an event does not otherwise read
+		s += e.err
+	}
+	return s
 }
 
 // count records n events of size bytes at time ns in entry i.
