@@ -283,6 +283,7 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 			pending |= 1 << s
 		}
 	}
+	var spinning time.Time
 	for pending != 0 {
 		progressed := false
 		for k := range n {
@@ -299,8 +300,21 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 			pending &^= 1 << s
 			progressed = true
 		}
-		if !progressed && pending != 0 {
-			// Every shard left is busy: wait for one.
+		if progressed {
+			spinning = time.Time{}
+		} else if pending != 0 {
+			// Every shard left is busy, most often for less time than
+			// sleeping and being woken takes: try again for a while,
+			// then wait for one.
+			now := time.Now()
+			if spinning.IsZero() {
+				spinning = now
+			}
+			if now.Sub(spinning) < spinFor {
+				runtime.Gosched()
+				continue
+			}
+			spinning = time.Time{}
 			s := bits.TrailingZeros64(pending)
 			sh := a.shards[s]
 			sh.mu.Lock()
@@ -317,6 +331,14 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 	a.noteBatch(batch, sc.pre, uniform)
 	a.pool.Put(sc)
 }
+
+// spinFor is how long AddEvents tries again for a busy shard before it
+// sleeps on its lock. Another caller holds a shard for one share of a
+// batch, about 100 µs in a backfill, and sleeping and being woken often
+// took longer than that: on the 1 M-line report benchmark, trying again
+// for 100 µs took the median wall time from 354 to 338-342 ms, for about
+// the same CPU time (300 µs and 1 ms did no better).
+const spinFor = 100 * time.Microsecond
 
 // maxHostLen bounds the host prefix of a key: fleet host names are the
 // operator's own, but a long one should not crowd out the page.
