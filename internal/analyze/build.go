@@ -351,18 +351,18 @@ func (a *Analyzer) read() *view {
 			ser[k].r.detach() // read below, after the shard goes on counting
 		}
 		cc := &a.cfg.Clusters
-		for fp, cl := range sh.clusters {
+		sh.clusters.all(func(fp uint64, cl *cluster) {
 			// Clusters too small in this shard may still add up across
 			// shards; only the clearly small are skipped here.
 			// One-visit clusters (every new address starts in one) are
 			// neither shown nor a flood: only repeat visitors are read.
 			if cl.size*len(a.shards) < cc.MinSize || cl.events < 2*int64(cl.size) {
-				continue
+				return
 			}
 			// Clusters are recycled: copy everything, pages too.
 			cls = append(cls, clusterView{fp: fp, members: slices.Clone(cl.members), ua: cl.ua, pages: slices.Clone(cl.pages), size: cl.size, events: cl.events,
 				first: cl.first, last: cl.last, ases: cl.asCounts()})
-		}
+		})
 		sh.mu.Unlock()
 
 		mergeInto(ases, rAS)
