@@ -32,7 +32,7 @@ func main() {
 }
 
 // atExit runs before the process exits; a profiling build (profile.go)
-// sets it to stop and write its CPU profile.
+// sets it to stop and write its profiles.
 var atExit = func() {}
 
 func run(args []string) int {

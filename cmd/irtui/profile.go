@@ -26,19 +26,18 @@ import (
 //
 // Release builds leave this file out.
 func init() {
-	profile(os.Getenv("IRTUI_CPUPROFILE"), pprof.StartCPUProfile, pprof.StopCPUProfile)
-	profile(os.Getenv("IRTUI_TRACE"), trace.Start, trace.Stop)
-	if os.Getenv("IRTUI_MEMPROFILE") != "" {
+	profile("IRTUI_CPUPROFILE", pprof.StartCPUProfile, func(io.Writer) { pprof.StopCPUProfile() })
+	profile("IRTUI_TRACE", trace.Start, func(io.Writer) { trace.Stop() })
+	profile("IRTUI_MEMPROFILE", func(io.Writer) error {
 		runtime.MemProfileRate = 4096
-	}
-	var mem io.Writer
-	profile(os.Getenv("IRTUI_MEMPROFILE"), func(w io.Writer) error { mem = w; return nil }, func() {
-		pprof.Lookup("allocs").WriteTo(mem, 0)
-	})
+		return nil
+	}, func(w io.Writer) { pprof.Lookup("allocs").WriteTo(w, 0) })
 }
 
-// profile starts a profile into path, if set, and stops it at exit.
-func profile(path string, start func(io.Writer) error, stop func()) {
+// profile starts a profile into the file $env names, if set, and stops it
+// at exit.
+func profile(env string, start func(io.Writer) error, stop func(io.Writer)) {
+	path := os.Getenv(env)
 	if path == "" {
 		return
 	}
@@ -54,7 +53,7 @@ func profile(path string, start func(io.Writer) error, stop func()) {
 	}
 	prev := atExit
 	atExit = func() {
-		stop()
+		stop(f)
 		f.Close()
 		prev()
 	}

@@ -99,7 +99,7 @@ func New(cfg Config) *Analyzer {
 	var homes atomic.Int32
 	a.pool.New = func() any {
 		// Scratch is kept per P, so its home shard is roughly the CPU's.
-		return &scratch{order: make([][]int32, n), work: make([]work, n), home: int(homes.Add(1)-1) % n}
+		return &scratch{order: make([][]int32, n), home: int(homes.Add(1)-1) % n}
 	}
 	if cfg.Recent > 0 {
 		a.recent = make([]RecentLine, 0, cfg.Recent)
@@ -133,16 +133,7 @@ type scratch struct {
 	pre   []pre
 	buf   []byte
 	order [][]int32
-	work  []work // one per shard
-	home  int    // the shard to start with
-}
-
-// work is one AddEvents call's share of a batch for one shard.
-type work struct {
-	batch []logs.Event
-	pre   []pre
-	buf   []byte
-	order []int32
+	home  int // the shard to start with
 }
 
 // AddEvents counts a batch of events. It does not keep the slice nor any
@@ -278,8 +269,6 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 	var pending uint64
 	for s, o := range sc.order {
 		if len(o) > 0 {
-			w := &sc.work[s]
-			w.batch, w.pre, w.buf, w.order = batch, sc.pre, sc.buf, o
 			pending |= 1 << s
 		}
 	}
@@ -295,7 +284,7 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 			if !sh.mu.TryLock() {
 				continue
 			}
-			sh.count(a, &sc.work[s])
+			sh.count(a, batch, sc.pre, sc.buf, sc.order[s])
 			sh.mu.Unlock()
 			pending &^= 1 << s
 			progressed = true
@@ -318,13 +307,10 @@ func (a *Analyzer) AddEvents(batch []logs.Event) {
 			s := bits.TrailingZeros64(pending)
 			sh := a.shards[s]
 			sh.mu.Lock()
-			sh.count(a, &sc.work[s])
+			sh.count(a, batch, sc.pre, sc.buf, sc.order[s])
 			sh.mu.Unlock()
 			pending &^= 1 << s
 		}
-	}
-	for s := range sc.work {
-		sc.work[s] = work{} // keep no event beyond the call
 	}
 	a.parsed.Add(int64(len(batch)) - skipped)
 	a.skipped.Add(skipped)
@@ -402,6 +388,20 @@ func (a *Analyzer) noteBatch(batch []logs.Event, pres []pre, uniform bool) {
 	var h *health
 	var fmtName string
 	var fmtN *int64
+	// parsed notes n events of format f parsed from h's source.
+	parsed := func(f string, n int64) {
+		if f != "" && h.format != f {
+			h.format = strings.Clone(f)
+		}
+		if fmtN == nil || f != fmtName {
+			fmtName = f
+			if fmtN = a.formats[f]; fmtN == nil {
+				fmtN = new(int64)
+				a.formats[strings.Clone(f)] = fmtN
+			}
+		}
+		*fmtN += n
+	}
 	each := batch // the events to read one by one
 	if uniform {
 		ev := &batch[0]
@@ -416,14 +416,7 @@ func (a *Analyzer) noteBatch(batch []logs.Event, pres []pre, uniform bool) {
 			}
 		}
 		if n > 0 {
-			if ev.Format != "" && h.format != ev.Format {
-				h.format = strings.Clone(ev.Format)
-			}
-			if fmtN = a.formats[ev.Format]; fmtN == nil {
-				fmtN = new(int64)
-				a.formats[strings.Clone(ev.Format)] = fmtN
-			}
-			*fmtN += n
+			parsed(ev.Format, n)
 		}
 		each = nil
 	}
@@ -436,19 +429,9 @@ func (a *Analyzer) noteBatch(batch []logs.Event, pres []pre, uniform bool) {
 		if pres[i].skip {
 			continue
 		}
-		if ev.Format != "" && h.format != ev.Format {
-			h.format = strings.Clone(ev.Format)
-		}
 		h.newest = max(h.newest, pres[i].ns)
 		h.t.add(pres[i].fe, 1)
-		if fmtN == nil || ev.Format != fmtName {
-			fmtName = ev.Format
-			if fmtN = a.formats[fmtName]; fmtN == nil {
-				fmtN = new(int64)
-				a.formats[strings.Clone(fmtName)] = fmtN
-			}
-		}
-		*fmtN++
+		parsed(ev.Format, 1)
 	}
 	if cap(a.recent) == 0 {
 		return

@@ -6,12 +6,12 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/irtui/irtui/internal/loggen"
 	"github.com/irtui/irtui/internal/logs"
+	"github.com/irtui/irtui/internal/testkit"
 )
 
 // benchEvents returns n benign web events from the generator, a second apart / rate.
@@ -39,7 +39,7 @@ func BenchmarkAddEvents(b *testing.B) {
 	const batch = 256
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := testkit.CPUTime()
 	var wg sync.WaitGroup
 	per := b.N / procs
 	for p := 0; p < procs; p++ {
@@ -56,16 +56,7 @@ func BenchmarkAddEvents(b *testing.B) {
 	wg.Wait()
 	// CPU time per event, which a busy machine does not inflate the way
 	// it inflates wall time.
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(max(b.N, 1)), "cpu-ns/event")
-}
-
-// cpuTime returns the process's user+system CPU time.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.ReportMetric(float64((testkit.CPUTime()-cpu0).Nanoseconds())/float64(max(b.N, 1)), "cpu-ns/event")
 }
 
 // fillSources counts one event from each of n distinct addresses (10 %
@@ -99,11 +90,11 @@ func BenchmarkSnapshot1M(b *testing.B) {
 	fillSources(a, 1_000_000)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := testkit.CPUTime()
 	for b.Loop() {
 		_ = a.Snapshot()
 	}
-	b.ReportMetric(float64((cpuTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64((testkit.CPUTime()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
 
 // TestMemory1M checks resident memory with a million distinct sources;

@@ -112,11 +112,9 @@ func (s *shard) sumLazy(a *Analyzer, nowF, nowC int32) ([]row[netip.Prefix, pfxX
 	var asRows []row[uint32, asX]
 	for i := int32(0); i < s.ips.n; i++ {
 		e := s.ips.at(i)
-		if e.x.asn == 0 && res != nil && (epoch == 0 || e.x.asked != epoch) {
-			if n, _, _, ok := res.ASOf(e.key); ok && n != 0 {
+		if res != nil && e.x.unasked(epoch) {
+			if n := askAS(res, e, epoch); n != 0 {
 				e.x.asn = n
-			} else {
-				e.x.asked = epoch
 			}
 		}
 		one := counts{total: e.total, err: e.err, bytes: e.bytes, first: e.first, last: e.last,
@@ -129,29 +127,30 @@ func (s *shard) sumLazy(a *Analyzer, nowF, nowC int32) ([]row[netip.Prefix, pfxX
 			if !pf.IsValid() {
 				continue
 			}
-			j, ok := idx[pf]
-			if !ok {
-				j = len(rows)
-				idx[pf] = j
-				rows = append(rows, row[netip.Prefix, pfxX]{key: pf})
-			}
-			r := &rows[j]
+			r := rowOf(idx, &rows, pf)
 			r.add(&one)
 			r.x.n++
 			if e.x.asn != 0 {
 				r.x.asn = e.x.asn
 			}
 		}
-		j, ok := asIdx[e.x.asn]
-		if !ok {
-			j = len(asRows)
-			asIdx[e.x.asn] = j
-			asRows = append(asRows, row[uint32, asX]{key: e.x.asn})
-		}
-		asRows[j].add(&one)
-		asRows[j].x.n++
+		r := rowOf(asIdx, &asRows, e.x.asn)
+		r.add(&one)
+		r.x.n++
 	}
 	return busiest(a, rows, 2*s.pfx.hotCap, cmpPrefix), busiest(a, asRows, 2*s.ases.hotCap, cmp.Compare[uint32])
+}
+
+// rowOf returns k's row in rows, whose indexes idx holds, adding it when
+// missing; the pointer holds until the next row is added.
+func rowOf[K comparable, X any](idx map[K]int, rows *[]row[K, X], k K) *row[K, X] {
+	j, ok := idx[k]
+	if !ok {
+		j = len(*rows)
+		idx[k] = j
+		*rows = append(*rows, row[K, X]{key: k})
+	}
+	return &(*rows)[j]
 }
 
 // busiest returns the n busiest rows, busiest first. It keeps the n best

@@ -72,12 +72,21 @@ func (x *hindex) remove(tag uint32, i int32) {
 		if s == 0 {
 			break
 		}
-		home := uint32(s>>32) & x.mask
-		if (p <= j && p < home && home <= j) || (p > j && (p < home || home <= j)) {
-			continue // still reachable from its home
+		if reachable(p, j, uint32(s>>32)&x.mask) {
+			continue
 		}
 		x.slots[p] = s
 		p = j
 	}
 	x.slots[p] = 0
+}
+
+// reachable reports whether the entry in slot j of a linearly probed table,
+// whose probe starts at slot home, is still found once slot hole (before j
+// in probe order) is emptied: if not, it must move back into the hole.
+func reachable[T uint32 | uint64](hole, j, home T) bool {
+	if hole <= j {
+		return hole < home && home <= j
+	}
+	return hole < home || home <= j // the probe wrapped round the end
 }

@@ -6,13 +6,13 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/irtui/irtui/internal/analyze"
 	"github.com/irtui/irtui/internal/logs"
 	"github.com/irtui/irtui/internal/logs/ingest"
+	"github.com/irtui/irtui/internal/testkit"
 )
 
 // collector keeps every event of a backfill.
@@ -31,10 +31,10 @@ func (c *collector) SourceError(string, string)                 {}
 
 // BenchmarkAddEventsLog measures the analyzer alone over a real log
 // (IRTUI_BENCH_LOG, e.g. loggen's 1 M lines): the file is parsed once, then
-// its events are counted in batches of 1024 (as Backfill hands them over)
-// by one goroutine and by two
-// (as Backfill's workers), with the collector off so that the parsed
-// events' heap is not scanned; cpu-s/op includes the snapshot.
+// its events are counted in batches of 512 (as Backfill hands them over)
+// by one goroutine and by two (as Backfill's workers), with the collector
+// off so that the parsed events' heap is not scanned; cpu-s/op includes
+// the snapshot.
 func BenchmarkAddEventsLog(b *testing.B) {
 	path := os.Getenv("IRTUI_BENCH_LOG")
 	if path == "" {
@@ -45,7 +45,7 @@ func BenchmarkAddEventsLog(b *testing.B) {
 		b.Fatal(err)
 	}
 	var batches [][]logs.Event
-	const batch = 1024
+	const batch = 512
 	for i := 0; i < len(c.all); i += batch {
 		batches = append(batches, c.all[i:min(i+batch, len(c.all))])
 	}
@@ -58,7 +58,7 @@ func BenchmarkAddEventsLog(b *testing.B) {
 				cfg := analyze.DefaultConfig()
 				cfg.Cumulative, cfg.Recent = true, 0
 				a := analyze.New(cfg)
-				c0 := cpuNow()
+				c0 := testkit.CPUTime()
 				var wg sync.WaitGroup
 				for k := range g {
 					wg.Add(1)
@@ -71,7 +71,7 @@ func BenchmarkAddEventsLog(b *testing.B) {
 				}
 				wg.Wait()
 				a.Snapshot()
-				cpu += cpuNow() - c0
+				cpu += testkit.CPUTime() - c0
 				b.StopTimer()
 				runtime.GC()
 				b.StartTimer()
@@ -79,13 +79,4 @@ func BenchmarkAddEventsLog(b *testing.B) {
 			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 		})
 	}
-}
-
-// cpuNow returns the process's user+system CPU time.
-func cpuNow() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

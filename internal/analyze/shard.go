@@ -444,26 +444,22 @@ func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 	var asn uint32
 	var ipe *entry[netip.Addr, ipX]
 	if p.src.IsValid() {
-		var ipi int32
-		if j := p.ipi; j >= 0 && j < s.ips.n && s.ips.at(j).key == p.src {
-			ipi, ipe = j, s.ips.at(j)
-		} else {
+		ipi := p.ipi
+		if ipe = s.ips.hint(ipi, p.src); ipe == nil {
 			ipi, ipe = s.ips.getH(p.src, p.srcH, ce)
 		}
 		fresh := ipe.total == 0
-		if s.lazy {
-			if fresh {
-				s.askLazy(a, ipe)
-			}
-		} else if r := a.resolver(); r != nil && ipe.x.asn == 0 && (ipe.total&(ipe.total-1) == 0 || ipe.total&1023 == 0) &&
-			(s.epoch == 0 || ipe.x.asked != s.epoch) {
-			if n, _, _, ok := r.ASOf(p.src); ok && n != 0 {
-				if ipe.total > 0 {
-					s.moveAS(c, ipe, n, ce)
+		// An address's AS is asked for when it first appears; unless
+		// prefixes and ASes are summed lazily, again (while unknown) as its
+		// count passes powers of two and every 1024 events.
+		if fresh || !s.lazy && (ipe.total&(ipe.total-1) == 0 || ipe.total&1023 == 0) && ipe.x.unasked(s.epoch) {
+			if r := a.resolver(); r != nil {
+				if n := askAS(r, ipe, s.epoch); n != 0 {
+					if ipe.total > 0 {
+						s.moveAS(c, ipe, n, ce)
+					}
+					ipe.x.asn = n
 				}
-				ipe.x.asn = n
-			} else {
-				ipe.x.asked = s.epoch
 			}
 		}
 		switch ev.Kind {
@@ -491,17 +487,22 @@ func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 	}
 }
 
-// askLazy asks the resolver for the AS of an address that just appeared.
-func (s *shard) askLazy(a *Analyzer, ipe *entry[netip.Addr, ipX]) {
-	r := a.resolver()
-	if r == nil {
-		return
+// askAS asks r for an address's AS. When r has none it returns 0 and
+// records the epoch, so that the address is not asked for again until the
+// epoch moves (see ipX.unasked).
+func askAS(r ASResolver, e *entry[netip.Addr, ipX], epoch uint32) uint32 {
+	if n, _, _, ok := r.ASOf(e.key); ok && n != 0 {
+		return n
 	}
-	if n, _, _, ok := r.ASOf(ipe.key); ok && n != 0 {
-		ipe.x.asn = n
-	} else {
-		ipe.x.asked = s.epoch
-	}
+	e.x.asked = epoch
+	return 0
+}
+
+// unasked reports whether the address's AS is unknown and was not asked
+// for in vain at epoch. (A new address is asked for without this check:
+// its cache line holding asked is not read yet.)
+func (x *ipX) unasked(epoch uint32) bool {
+	return x.asn == 0 && (epoch == 0 || x.asked != epoch)
 }
 
 // resolverEpoch returns the resolver's epoch plus one (never 0), or 0
@@ -526,11 +527,9 @@ func (s *shard) addGroups(c *clock, ipe *entry[netip.Addr, ipX], fresh bool, p *
 		if !pf.IsValid() {
 			continue
 		}
-		var i int32
-		var e *entry[netip.Prefix, pfxX]
-		if j := ipe.x.pfx[k] - 1; j >= 0 && j < s.pfx.n && s.pfx.at(j).key == pf {
-			i, e = j, s.pfx.at(j)
-		} else {
+		i := ipe.x.pfx[k] - 1
+		e := s.pfx.hint(i, pf)
+		if e == nil {
 			i, e = s.pfx.get(pf, ce)
 			ipe.x.pfx[k] = i + 1
 		}
@@ -542,11 +541,9 @@ func (s *shard) addGroups(c *clock, ipe *entry[netip.Addr, ipX], fresh bool, p *
 		}
 		s.pfx.count(c, i, e, ns, fe, ce, 1, bytes, "")
 	}
-	var i int32
-	var e *entry[uint32, asX]
-	if j := ipe.x.as - 1; j >= 0 && j < s.ases.n && s.ases.at(j).key == asn {
-		i, e = j, s.ases.at(j)
-	} else {
+	i := ipe.x.as - 1
+	e := s.ases.hint(i, asn)
+	if e == nil {
 		i, e = s.ases.get(asn, ce)
 		ipe.x.as = i + 1
 	}
@@ -556,16 +553,17 @@ func (s *shard) addGroups(c *clock, ipe *entry[netip.Addr, ipX], fresh bool, p *
 	s.ases.count(c, i, e, ns, fe, ce, 1, bytes, "")
 }
 
-// count counts one share of a batch; the caller holds s.mu.
-func (s *shard) count(a *Analyzer, w *work) {
+// count counts the events of batch listed in order, this shard's share;
+// the caller holds s.mu.
+func (s *shard) count(a *Analyzer, batch []logs.Event, pres []pre, buf []byte, order []int32) {
 	// Read before counting: an epoch that moves meanwhile only makes the
 	// addresses asked for now be asked again.
 	if r := a.resolver(); r != nil {
 		s.epoch = resolverEpoch(r)
 	}
-	s.prefind(w.pre, w.order, w.buf)
-	for _, i := range w.order {
-		s.add(a, &w.batch[i], &w.pre[i], w.buf)
+	s.prefind(pres, order, buf)
+	for _, i := range order {
+		s.add(a, &batch[i], &pres[i], buf)
 	}
 }
 
@@ -606,11 +604,9 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 	access := h.Action == ""
 	if access {
 		key := str(buf[p.ks:p.ke])
-		var i int32
-		var e *entry[string, pageX]
-		if j := p.pgi; j >= 0 && j < s.pages.n && s.pages.at(j).key == key {
-			i, e = j, s.pages.at(j)
-		} else {
+		i := p.pgi
+		e := s.pages.hint(i, key)
+		if e == nil {
 			i, e = s.pages.getH(key, p.pageH64, ce)
 		}
 		if e.total == 0 {
@@ -638,18 +634,20 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 		// sources per status would cost more than they tell.
 		if h.Status >= 0 && h.Status < len(s.codeIdx) {
 			j := s.codeIdx[h.Status] - 1
-			if j < 0 || j >= s.codes.n || s.codes.at(j).key != h.Status {
-				j, _ = s.codes.get(h.Status, ce)
+			ec := s.codes.hint(j, h.Status)
+			if ec == nil {
+				j, ec = s.codes.get(h.Status, ce)
 				s.codeIdx[h.Status] = j + 1
 			}
-			s.codes.count(c, j, s.codes.at(j), ns, fe, ce, 1, h.Bytes, "")
+			s.codes.count(c, j, ec, ns, fe, ce, 1, h.Bytes, "")
 			cl := h.Status / 100
 			j = s.classIdx[cl] - 1
-			if j < 0 || j >= s.classes.n || s.classes.at(j).key != statusClass(h.Status) {
-				j, _ = s.classes.get(statusClass(h.Status), ce)
+			eg := s.classes.hint(j, statusClass(h.Status))
+			if eg == nil {
+				j, eg = s.classes.get(statusClass(h.Status), ce)
 				s.classIdx[cl] = j + 1
 			}
-			s.classes.count(c, j, s.classes.at(j), ns, fe, ce, 1, h.Bytes, "")
+			s.classes.count(c, j, eg, ns, fe, ce, 1, h.Bytes, "")
 		}
 		if ipe != nil {
 			s.clusterStep(p.src, &ipe.x, p.pageH, a.seed, e.key, h.UA, ns, asn)
@@ -924,9 +922,8 @@ func (c *clusterSet) del(fp uint64) {
 		if f == 0 {
 			break
 		}
-		home := f & mask
-		if (p <= j && p < home && home <= j) || (p > j && (p < home || home <= j)) {
-			continue // still reachable from its home
+		if reachable(p, j, f&mask) {
+			continue
 		}
 		c.fps[p], c.cls[p] = f, c.cls[j]
 		p = j

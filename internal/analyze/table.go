@@ -78,6 +78,19 @@ func (t *table[K, X]) at(i int32) *entry[K, X] {
 	return &t.chunks[i>>chunkBits][i&(1<<chunkBits-1)]
 }
 
+// hint returns entry i when it holds k, else nil: i is an index
+// remembered from an earlier lookup (-1: none), checked against the key
+// because entries are reused for other keys.
+func (t *table[K, X]) hint(i int32, k K) *entry[K, X] {
+	if i < 0 || i >= t.n {
+		return nil
+	}
+	if e := t.at(i); e.key == k {
+		return e
+	}
+	return nil
+}
+
 // hashed makes the table index its keys by hash (see table.hash).
 func (t *table[K, X]) hashed(hash func(K) uint64, size int) *table[K, X] {
 	t.hash, t.idx = hash, nil

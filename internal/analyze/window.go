@@ -161,6 +161,15 @@ func (r *ring) add(c *clock, fe, ce int32, n uint32) {
 	if c.cumulative { // a report counts since the start: no longest window
 		return
 	}
+	co := r.advanceCoarse(ce)
+	if ce > r.ce-nCoarse {
+		co[ce%nCoarse] += n
+	}
+}
+
+// advanceCoarse moves the coarse ring on to bucket ce, if later, emptying
+// the buckets between, and returns the buckets.
+func (r *ring) advanceCoarse(ce int32) *[nCoarse]uint32 {
 	co := r.coarseRing()
 	if ce > r.ce {
 		k := ce - r.ce
@@ -172,9 +181,7 @@ func (r *ring) add(c *clock, fe, ce int32, n uint32) {
 		}
 		r.ce = ce
 	}
-	if ce > r.ce-nCoarse {
-		co[ce%nCoarse] += n
-	}
+	return co
 }
 
 // closeBucket folds one closed bucket of count n into an EWMA. A bucket far
@@ -282,17 +289,7 @@ func (r *ring) merge(c *clock, o *ring, sign int) {
 		}
 	}
 	if o.coarse != nil {
-		co := r.coarseRing()
-		if o.ce > r.ce {
-			k := o.ce - r.ce
-			if r.ce == 0 || k > nCoarse {
-				k = nCoarse
-			}
-			for i := int32(1); i <= k; i++ {
-				co[(r.ce+i)%nCoarse] = 0
-			}
-			r.ce = o.ce
-		}
+		co := r.advanceCoarse(o.ce)
 		for e := o.ce - nCoarse + 1; e <= o.ce; e++ {
 			if e > 0 && e > r.ce-nCoarse && e <= r.ce {
 				co[e%nCoarse] = addSigned(co[e%nCoarse], o.coarse[e%nCoarse], sign)
