@@ -45,21 +45,34 @@ func (d *distinct) add(h uint64) {
 		d.n++
 		return
 	}
-	d.hll = new([hllM]uint8)
-	d.est = -1
+	// The registers are filled before they are stored, so the first access
+	// to the new array is a write (see prefault).
+	var regs [hllM]uint8
 	for i := 0; i < d.n; i++ {
-		d.hllAdd(d.small[i])
+		regAdd(&regs, d.small[i])
 	}
-	d.hllAdd(h)
+	regAdd(&regs, h)
+	d.hll = new([hllM]uint8)
+	*d.hll = regs
+	d.est = -1
 }
 
 func (d *distinct) hllAdd(h uint64) {
-	j := h >> (64 - hllP)
-	rho := uint8(bits.LeadingZeros64(h<<hllP|1<<(hllP-1)) + 1)
-	if rho > d.hll[j] {
-		d.hll[j] = rho
+	if regAdd(d.hll, h) {
 		d.est = -1
 	}
+}
+
+// regAdd adds the hash h to HyperLogLog registers; it reports whether a
+// register changed.
+func regAdd(r *[hllM]uint8, h uint64) bool {
+	j := h >> (64 - hllP)
+	rho := uint8(bits.LeadingZeros64(h<<hllP|1<<(hllP-1)) + 1)
+	if rho > r[j] {
+		r[j] = rho
+		return true
+	}
+	return false
 }
 
 // count returns the number of distinct sources (estimated beyond smallN).

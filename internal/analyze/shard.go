@@ -161,10 +161,12 @@ func (x pageX) sources() int { return x.d.count() }
 // addTop counts a request of ip (whose addrHash is h) among the page's top
 // addresses: each kept request stands for four (see addHTTP).
 func (x *pageX) addTop(ip netip.Addr, h uint64, asn uint32) {
-	if x.top == nil {
-		x.top = new(pageTop)
-	}
 	t := x.top
+	if t == nil {
+		// The first access to a new list is this write (see prefault).
+		x.top = &pageTop{h: [pageTopN]uint64{h}, n: [pageTopN]int64{4}, ip: [pageTopN]netip.Addr{ip}, asn: [pageTopN]uint32{asn}}
+		return
+	}
 	m := 0
 	for i := range t.h {
 		if t.n[i] == 0 {
@@ -327,7 +329,7 @@ func newShard(cfg *Config, nShards int, clk *clock, seed maphash.Seed) *shard {
 		dnsName:  newTable[string, grpX](per(cfg.MaxGroups), 2*top, 0, cum, cloneString),
 		dnsType:  newTable[string, grpX](1024, 256, 0, cum, cloneString),
 		dnsCli:   newTable[netip.Addr, noX](per(cfg.MaxGroups), 2*top, 0, cum, nil),
-		clusters: new(clusterSet),
+		clusters: newClusterSet(),
 		uas:      make(map[uint32]string),
 		clk:      clk,
 		lazy:     cum,
@@ -881,6 +883,15 @@ type clusterSet struct {
 }
 
 const clusterSlots = 2 * maxClusters
+
+// newClusterSet returns an empty set whose memory is written before it is
+// read (see prefault).
+func newClusterSet() *clusterSet {
+	c := new(clusterSet)
+	prefault(c.fps[:])
+	prefault(c.cls[:])
+	return c
+}
 
 // get returns the cluster with fingerprint fp, or nil.
 func (c *clusterSet) get(fp uint64) *cluster {
