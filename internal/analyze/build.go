@@ -77,19 +77,43 @@ type row[K comparable, X any] struct {
 func extract[K comparable, X extra[X]](t *table[K, X], c *clock, nowF, nowC int32, out []row[K, X]) []row[K, X] {
 	t.refresh(nowC)
 	for _, i := range t.hot {
-		e := t.at(i)
-		r := row[K, X]{key: e.key, x: e.x.frozen()}
-		r.total, r.err, r.bytes, r.first, r.last = e.total, e.err, e.bytes, e.first, e.last
-		r.short, r.long, r.base = e.r.short(nowF), e.r.long(nowC), c.base(&e.r, e.total, nowF)
-		for j := range r.trend {
-			r.trend[j] = e.r.fineAt(nowF - nFine + 1 + int32(j))
-		}
-		r.src = e.x.sources()
-		if e.samples != nil {
-			r.samples = slices.Clone(*e.samples)
-		}
-		out = append(out, r)
+		out = append(out, rowOfEntry(t.at(i), c, nowF, nowC))
 	}
+	return out
+}
+
+// rowOfEntry copies an entry's counts at nowF and nowC.
+func rowOfEntry[K comparable, X extra[X]](e *entry[K, X], c *clock, nowF, nowC int32) row[K, X] {
+	r := row[K, X]{key: e.key, x: e.x.frozen()}
+	r.total, r.err, r.bytes, r.first, r.last = e.total, e.err, e.bytes, e.first, e.last
+	r.short, r.long, r.base = e.r.short(nowF), e.r.long(nowC), c.base(&e.r, e.total, nowF)
+	for j := range r.trend {
+		r.trend[j] = e.r.fineAt(nowF - nFine + 1 + int32(j))
+	}
+	r.src = e.x.sources()
+	if e.samples != nil {
+		r.samples = slices.Clone(*e.samples)
+	}
+	return r
+}
+
+// classRows sums a shard's status codes into status classes, which are
+// not counted apart: that was a second table count for every request.
+// Every code is read, hot or not; the code table holds them all (at most
+// 1000 codes, in room for 1024), so the sums are exact.
+func classRows(t *table[int, grpX], c *clock, nowF, nowC int32) []row[string, grpX] {
+	var out []row[string, grpX]
+	var at [10]int // index+1 in out of each class
+	t.each(func(e *entry[int, grpX]) {
+		r := rowOfEntry(e, c, nowF, nowC)
+		k := e.key / 100
+		if at[k] == 0 {
+			out = append(out, row[string, grpX]{key: statusClass(e.key), counts: r.counts})
+			at[k] = len(out)
+			return
+		}
+		out[at[k]-1].add(&r.counts)
+	})
 	return out
 }
 
@@ -334,7 +358,7 @@ func (a *Analyzer) read() *view {
 			rAS = extract(sh.ases, c, nowF, nowC, nil)
 		}
 		rPages = extract(sh.pages, c, nowF, nowC, nil)
-		rCl = extract(sh.classes, c, nowF, nowC, nil)
+		rCl = classRows(sh.codes, c, nowF, nowC)
 		rCodes = extract(sh.codes, c, nowF, nowC, nil)
 		rMA = extract(sh.mailAct, c, nowF, nowC, nil)
 		v.mailCli = extract(sh.mailCli, c, nowF, nowC, v.mailCli)

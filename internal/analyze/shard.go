@@ -274,7 +274,6 @@ type shard struct {
 	pfx      *table[netip.Prefix, pfxX]
 	ases     *table[uint32, asX]
 	pages    *table[string, pageX]
-	classes  *table[string, grpX]
 	codes    *table[int, grpX]
 	mailAct  *table[string, grpX]
 	mailCli  *table[netip.Addr, noX]
@@ -300,7 +299,6 @@ type shard struct {
 	epoch    uint32
 	ampTypes []string
 	codeIdx  [1000]int32 // index+1 of each status code's entry
-	classIdx [10]int32
 }
 
 func lower(c byte) byte {
@@ -321,7 +319,6 @@ func newShard(cfg *Config, nShards int, clk *clock, seed maphash.Seed) *shard {
 		ases: newTable[uint32, asX](per(cfg.MaxGroups), 2*top, 0, cum, nil),
 		pages: newTable[string, pageX](per(cfg.MaxGroups), 2*top, 0, cum, cloneString).
 			hashed(func(k string) uint64 { return maphash.String(seed, k) }, 256),
-		classes:  newTable[string, grpX](16, 16, 0, cum, nil),
 		codes:    newTable[int, grpX](1024, 256, 0, cum, nil),
 		mailAct:  newTable[string, grpX](1024, 256, 0, cum, cloneString),
 		mailCli:  newTable[netip.Addr, noX](per(cfg.MaxGroups), 2*top, 0, cum, nil),
@@ -632,8 +629,9 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 			}
 		}
 		s.pages.count(c, i, e, ns, fe, ce, 1, h.Bytes, "")
-		// Status classes and codes count events and bytes only: distinct
-		// sources per status would cost more than they tell.
+		// Status codes count events and bytes only: distinct sources per
+		// status would cost more than they tell. Classes are summed from
+		// the codes when read (classRows).
 		if h.Status >= 0 && h.Status < len(s.codeIdx) {
 			j := s.codeIdx[h.Status] - 1
 			ec := s.codes.hint(j, h.Status)
@@ -642,14 +640,6 @@ func (s *shard) addHTTP(a *Analyzer, ev *logs.Event, p *pre, buf []byte, ipe *en
 				s.codeIdx[h.Status] = j + 1
 			}
 			s.codes.count(c, j, ec, ns, fe, ce, 1, h.Bytes, "")
-			cl := h.Status / 100
-			j = s.classIdx[cl] - 1
-			eg := s.classes.hint(j, statusClass(h.Status))
-			if eg == nil {
-				j, eg = s.classes.get(statusClass(h.Status), ce)
-				s.classIdx[cl] = j + 1
-			}
-			s.classes.count(c, j, eg, ns, fe, ce, 1, h.Bytes, "")
 		}
 		if ipe != nil {
 			s.clusterStep(p.src, &ipe.x, p.pageH, a.seed, e.key, h.UA, ns, asn)
