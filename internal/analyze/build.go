@@ -324,6 +324,7 @@ func (a *Analyzer) read() *view {
 	// snapshot) cost a pass over every address: the shards do it in parallel.
 	lazyPfx := make([][]row[netip.Prefix, pfxX], len(a.shards))
 	lazyAS := make([][]row[uint32, asX], len(a.shards))
+	lazyCl := make([][]clusterView, len(a.shards))
 	var wg sync.WaitGroup
 	for i, sh := range a.shards {
 		wg.Add(1)
@@ -333,6 +334,7 @@ func (a *Analyzer) read() *view {
 			defer sh.mu.Unlock()
 			if sh.lazy {
 				lazyPfx[i], lazyAS[i] = sh.sumLazy(a, nowF, nowC)
+				lazyCl[i] = sh.lazyClusters(a)
 			}
 		}()
 	}
@@ -347,8 +349,17 @@ func (a *Analyzer) read() *view {
 			cls                     []clusterView
 		)
 		sh.mu.Lock()
+		n0 := len(v.ips)
 		v.ips = extract(sh.ips, c, nowF, nowC, v.ips)
 		if sh.lazy {
+			// A lazy shard's addresses name their cluster by fingerprint,
+			// as frozen rows of other shards do (ipX.frozen).
+			for i := n0; i < len(v.ips); i++ {
+				if x := &v.ips[i].x; x.np > 0 && x.np != diverse {
+					x.cl = &cluster{fp: fingerprint(x)}
+				}
+			}
+			cls = append(cls, lazyCl[si]...)
 			// (A shard that evicted since the parallel pass counts per event
 			// from then on: its tables are read instead.)
 			v.pfx = append(v.pfx, lazyPfx[si]...)

@@ -1,0 +1,193 @@
+package analyze
+
+import (
+	"cmp"
+	"net/netip"
+	"slices"
+)
+
+// A lazy shard (see shard.lazy) keeps no clusters while it counts: each
+// address keeps only its fingerprint (fingerprintStep), and the clusters
+// are grouped from the fingerprints when read or when the shard stops being
+// lazy. A cluster then holds its present members only: its events are
+// theirs since they joined, and its ASes theirs.
+
+// fpGroup is the addresses of a lazy shard that share one fingerprint.
+type fpGroup struct {
+	fp          uint64
+	ua          uint32
+	np          uint8
+	pages       [maxFPPages]uint32
+	size        int
+	events      int64
+	first, last int64
+	head        int32 // the first member's index in the address table
+}
+
+// fpGroups is every fingerprint group of a lazy shard; next links each
+// group's members, from its head, by address index (-1 ends a list).
+type fpGroups struct {
+	groups []fpGroup
+	next   []int32
+}
+
+// members returns the indexes of g's members, the busiest first.
+func (gs *fpGroups) members(s *shard, g *fpGroup) []int32 {
+	var out []int32
+	for i := g.head; i >= 0; i = gs.next[i] {
+		out = append(out, i)
+	}
+	slices.SortFunc(out, func(i, j int32) int {
+		if c := cmp.Compare(s.ips.at(j).x.fpEv, s.ips.at(i).x.fpEv); c != 0 {
+			return c
+		}
+		return cmp.Compare(i, j)
+	})
+	return out
+}
+
+// lazyGroups groups the shard's fingerprinted addresses by fingerprint.
+func (s *shard) lazyGroups() fpGroups {
+	gs := fpGroups{next: make([]int32, s.ips.n)}
+	idx := map[uint64]int32{}
+	for i := int32(0); i < s.ips.n; i++ {
+		e := s.ips.at(i)
+		x := &e.x
+		if x.np == 0 || x.np == diverse {
+			continue
+		}
+		fp := fingerprint(x)
+		j, ok := idx[fp]
+		if !ok {
+			j = int32(len(gs.groups))
+			idx[fp] = j
+			gs.groups = append(gs.groups, fpGroup{fp: fp, ua: x.ua, np: x.np, pages: x.pages, first: e.first, head: -1})
+		}
+		g := &gs.groups[j]
+		g.size++
+		g.events += int64(x.fpEv)
+		g.first = min(g.first, e.first)
+		g.last = max(g.last, e.last)
+		gs.next[i] = g.head
+		g.head = i
+	}
+	return gs
+}
+
+// pageKeys returns the keys of the pages of groups, by page hash (see
+// pre.pageH). A lazy shard has evicted no page (evictPage), so every one
+// is in the page table.
+func (s *shard) pageKeys(groups []*fpGroup) map[uint32]string {
+	keys := map[uint32]string{}
+	for _, g := range groups {
+		for _, h := range g.pages[:g.np] {
+			keys[h] = ""
+		}
+	}
+	left := len(keys)
+	for i := int32(0); i < s.pages.n && left > 0; i++ {
+		e := s.pages.at(i)
+		h := uint32(s.pages.hash(e.key))
+		if k, ok := keys[h]; ok && k == "" {
+			keys[h] = e.key
+			left--
+		}
+	}
+	return keys
+}
+
+// names returns g's sorted page keys, or false when one is unknown.
+func (g *fpGroup) names(keys map[uint32]string) ([]string, bool) {
+	out := make([]string, 0, g.np)
+	for _, h := range g.pages[:g.np] {
+		k := keys[h]
+		if k == "" {
+			return nil, false
+		}
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out, true
+}
+
+// lazyClusters returns the clusters of a lazy shard that the snapshot
+// reads (those that may reach the minimum size across shards and whose
+// members came back), as clusterStep would have kept them.
+func (s *shard) lazyClusters(a *Analyzer) []clusterView {
+	gs := s.lazyGroups()
+	var read []*fpGroup
+	for j := range gs.groups {
+		g := &gs.groups[j]
+		if g.size*len(a.shards) >= a.cfg.Clusters.MinSize && g.events >= 2*int64(g.size) {
+			read = append(read, g)
+		}
+	}
+	if len(read) == 0 {
+		return nil
+	}
+	keys := s.pageKeys(read)
+	var out []clusterView
+	for _, g := range read {
+		pages, ok := g.names(keys)
+		if !ok {
+			continue
+		}
+		var acc cluster
+		var members []netip.Addr
+		for k, i := range gs.members(s, g) {
+			e := s.ips.at(i)
+			acc.addAS(e.x.asn)
+			if k < maxClusterMembers {
+				members = append(members, e.key)
+			}
+		}
+		out = append(out, clusterView{fp: g.fp, members: members, ua: s.uas[g.ua], pages: pages,
+			size: g.size, events: g.events, first: g.first, last: g.last, ases: acc.asCounts()})
+	}
+	return out
+}
+
+// buildClusters makes the clusters of a shard that stops being lazy from
+// its addresses' fingerprints; when they are more than the shard has room
+// for, the biggest get one.
+func (s *shard) buildClusters() {
+	gs := s.lazyGroups()
+	groups := make([]*fpGroup, len(gs.groups))
+	for j := range gs.groups {
+		groups[j] = &gs.groups[j]
+	}
+	if room := maxClusters - s.clusters.n; len(groups) > room {
+		slices.SortFunc(groups, func(x, y *fpGroup) int {
+			if c := cmp.Compare(y.size, x.size); c != 0 {
+				return c
+			}
+			return cmp.Compare(y.events, x.events)
+		})
+		groups = groups[:max(room, 0)]
+	}
+	keys := s.pageKeys(groups)
+	for _, g := range groups {
+		pages, ok := g.names(keys)
+		if !ok || s.clusters.get(g.fp) != nil {
+			continue
+		}
+		cl := s.newCluster()
+		cl.fp, cl.first, cl.last = g.fp, g.first, g.last
+		cl.ua = s.uas[g.ua]
+		cl.pages = cl.pageArr[:copy(cl.pageArr[:], pages)]
+		cl.size, cl.events = g.size, g.events
+		s.clusters.put(g.fp, cl)
+		// Members are listed as clusterStep lists them: for clusters of
+		// repeat visitors.
+		listed := len(cl.pages) >= 2 || cl.events >= 2*int64(cl.size)
+		for _, i := range gs.members(s, g) {
+			e := s.ips.at(i)
+			cl.addAS(e.x.asn)
+			e.x.cl = cl
+			if listed && len(cl.members) < maxClusterMembers {
+				cl.members = append(cl.members, e.key)
+				e.x.member = true
+			}
+		}
+	}
+}
