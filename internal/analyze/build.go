@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"cmp"
+	"encoding/binary"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -119,21 +120,23 @@ func classRows(t *table[int, grpX], c *clock, nowF, nowC int32) []row[string, gr
 
 // sumLazy returns the busiest prefixes and ASes of a shard that counts
 // them lazily, summed from its addresses (see shard.lazy): as many as the
-// tables' hot lists would hold. Addresses whose AS is not known yet are
-// asked for once more first.
-func (s *shard) sumLazy(a *Analyzer, nowF, nowC int32) ([]row[netip.Prefix, pfxX], []row[uint32, asX]) {
+// tables' hot lists would hold; and, from the same pass, the addresses'
+// fingerprint groups. Addresses whose AS is not known yet are asked for
+// once more first.
+func (s *shard) sumLazy(a *Analyzer, nowF, nowC int32) ([]row[netip.Prefix, pfxX], []row[uint32, asX], *fpGroups) {
 	c := a.clk
 	res := a.resolver()
 	var epoch uint32
 	if res != nil {
 		epoch = resolverEpoch(res)
 	}
-	idx := make(map[netip.Prefix]int, s.ips.n)
+	idx := make(map[[2]uint64]int, s.ips.n)
 	// An IPv6 address has two prefixes: room for them up front, since
 	// growing copies every row (untouched capacity costs nothing).
 	rows := make([]row[netip.Prefix, pfxX], 0, s.ips.n*3/2)
 	asIdx := map[uint32]int{}
 	var asRows []row[uint32, asX]
+	gs := newFPGroups(s.ips.n)
 	for i := int32(0); i < s.ips.n; i++ {
 		e := s.ips.at(i)
 		if res != nil && e.x.unasked(epoch) {
@@ -141,6 +144,7 @@ func (s *shard) sumLazy(a *Analyzer, nowF, nowC int32) ([]row[netip.Prefix, pfxX
 				e.x.asn = n
 			}
 		}
+		gs.add(i, e)
 		one := counts{total: e.total, err: e.err, bytes: e.bytes, first: e.first, last: e.last,
 			short: e.r.short(nowF), long: e.r.long(nowC), base: c.base(&e.r, e.total, nowF), src: 1}
 		for j := range one.trend {
@@ -151,7 +155,14 @@ func (s *shard) sumLazy(a *Analyzer, nowF, nowC int32) ([]row[netip.Prefix, pfxX
 			if !pf.IsValid() {
 				continue
 			}
-			r := rowOf(idx, &rows, pf)
+			k := prefixBits(pf)
+			j, ok := idx[k]
+			if !ok {
+				j = len(rows)
+				idx[k] = j
+				rows = append(rows, row[netip.Prefix, pfxX]{key: pf})
+			}
+			r := &rows[j]
 			r.add(&one)
 			r.x.n++
 			if e.x.asn != 0 {
@@ -162,7 +173,16 @@ func (s *shard) sumLazy(a *Analyzer, nowF, nowC int32) ([]row[netip.Prefix, pfxX
 		r.add(&one)
 		r.x.n++
 	}
-	return busiest(a, rows, 2*s.pfx.hotCap, cmpPrefix), busiest(a, asRows, 2*s.ases.hotCap, cmp.Compare[uint32])
+	return busiest(a, rows, 2*s.pfx.hotCap, cmpPrefix), busiest(a, asRows, 2*s.ases.hotCap, cmp.Compare[uint32]), gs
+}
+
+// prefixBits is a masked prefix as a map key: its 128 bits (IPv4 as
+// IPv4-mapped) with its length in the low byte, which is 0 in every
+// prefix summed (/24, /48, /64). A map keyed so hashes 16 plain bytes
+// where a netip.Prefix key costs more.
+func prefixBits(p netip.Prefix) [2]uint64 {
+	b := p.Addr().As16()
+	return [2]uint64{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:]) | uint64(p.Bits())}
 }
 
 // rowOf returns k's row in rows, whose indexes idx holds, adding it when
@@ -333,8 +353,9 @@ func (a *Analyzer) read() *view {
 			sh.mu.Lock()
 			defer sh.mu.Unlock()
 			if sh.lazy {
-				lazyPfx[i], lazyAS[i] = sh.sumLazy(a, nowF, nowC)
-				lazyCl[i] = sh.lazyClusters(a)
+				var gs *fpGroups
+				lazyPfx[i], lazyAS[i], gs = sh.sumLazy(a, nowF, nowC)
+				lazyCl[i] = sh.lazyClusters(a, gs)
 			}
 		}()
 	}

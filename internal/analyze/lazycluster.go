@@ -29,6 +29,33 @@ type fpGroup struct {
 type fpGroups struct {
 	groups []fpGroup
 	next   []int32
+	idx    map[uint64]int32
+}
+
+func newFPGroups(addresses int32) *fpGroups {
+	return &fpGroups{next: make([]int32, addresses), idx: make(map[uint64]int32, addresses/8)}
+}
+
+// add counts the address at index i, entry e, in its fingerprint's group.
+func (gs *fpGroups) add(i int32, e *entry[netip.Addr, ipX]) {
+	x := &e.x
+	if x.np == 0 || x.np == diverse {
+		return
+	}
+	fp := fingerprint(x)
+	j, ok := gs.idx[fp]
+	if !ok {
+		j = int32(len(gs.groups))
+		gs.idx[fp] = j
+		gs.groups = append(gs.groups, fpGroup{fp: fp, ua: x.ua, np: x.np, pages: x.pages, first: e.first, head: -1})
+	}
+	g := &gs.groups[j]
+	g.size++
+	g.events += int64(x.fpEv)
+	g.first = min(g.first, e.first)
+	g.last = max(g.last, e.last)
+	gs.next[i] = g.head
+	g.head = i
 }
 
 // members returns the indexes of g's members, the busiest first.
@@ -47,29 +74,10 @@ func (gs *fpGroups) members(s *shard, g *fpGroup) []int32 {
 }
 
 // lazyGroups groups the shard's fingerprinted addresses by fingerprint.
-func (s *shard) lazyGroups() fpGroups {
-	gs := fpGroups{next: make([]int32, s.ips.n)}
-	idx := map[uint64]int32{}
+func (s *shard) lazyGroups() *fpGroups {
+	gs := newFPGroups(s.ips.n)
 	for i := int32(0); i < s.ips.n; i++ {
-		e := s.ips.at(i)
-		x := &e.x
-		if x.np == 0 || x.np == diverse {
-			continue
-		}
-		fp := fingerprint(x)
-		j, ok := idx[fp]
-		if !ok {
-			j = int32(len(gs.groups))
-			idx[fp] = j
-			gs.groups = append(gs.groups, fpGroup{fp: fp, ua: x.ua, np: x.np, pages: x.pages, first: e.first, head: -1})
-		}
-		g := &gs.groups[j]
-		g.size++
-		g.events += int64(x.fpEv)
-		g.first = min(g.first, e.first)
-		g.last = max(g.last, e.last)
-		gs.next[i] = g.head
-		g.head = i
+		gs.add(i, s.ips.at(i))
 	}
 	return gs
 }
@@ -112,9 +120,9 @@ func (g *fpGroup) names(keys map[uint32]string) ([]string, bool) {
 
 // lazyClusters returns the clusters of a lazy shard that the snapshot
 // reads (those that may reach the minimum size across shards and whose
-// members came back), as clusterStep would have kept them.
-func (s *shard) lazyClusters(a *Analyzer) []clusterView {
-	gs := s.lazyGroups()
+// members came back), as clusterStep would have kept them, from the
+// shard's fingerprint groups gs.
+func (s *shard) lazyClusters(a *Analyzer, gs *fpGroups) []clusterView {
 	var read []*fpGroup
 	for j := range gs.groups {
 		g := &gs.groups[j]
