@@ -55,6 +55,10 @@ type entry[K comparable, X any] struct {
 	first, last int64 // Unix nanoseconds
 	hot         bool  // read by every event: kept out of the last cache line
 	hasErr      bool  // err is not 0: most events then need not read it
+	// sampled: samples holds as many lines as kept, so only events whose
+	// total is a power of two replace one (the list is in the last cache
+	// line, which other events then need not read).
+	sampled bool
 	r           ring
 	x           X
 	err         int64 // events the key may have had before (space-saving bound)
@@ -255,7 +259,7 @@ func (t *table[K, X]) count(c *clock, i int32, e *entry[K, X], ns int64, fe, ce 
 			}
 		}
 	}
-	if e.hot && line != "" && t.samples > 0 {
+	if e.hot && line != "" && t.samples > 0 && (!e.sampled || e.total&(e.total-1) == 0) {
 		t.sample(e, line)
 	}
 }
@@ -292,6 +296,7 @@ func (t *table[K, X]) sample(e *entry[K, X], line string) {
 	switch {
 	case len(s) < t.samples:
 		*e.samples = append(s, clip(line))
+		e.sampled = len(s)+1 == t.samples
 	case e.total&(e.total-1) == 0:
 		copy(s[1:], s[2:])
 		s[len(s)-1] = clip(line)
@@ -336,7 +341,7 @@ func (t *table[K, X]) prune(nowC int32) {
 		}
 		e := t.at(a.i)
 		e.hot = false
-		e.samples = nil
+		e.samples, e.sampled = nil, false
 	}
 	if keep == t.hotCap && keep > 0 {
 		t.thr = all[keep-1].s
