@@ -293,7 +293,6 @@ type clusterView struct {
 	pages   []string
 	size    int
 	events  int64
-	first   int64
 	last    int64
 	ases    map[uint32]int
 }
@@ -416,7 +415,7 @@ func (a *Analyzer) read() *view {
 			}
 			// Clusters are recycled: copy everything, pages too.
 			cls = append(cls, clusterView{fp: fp, members: slices.Clone(cl.members), ua: cl.ua, pages: slices.Clone(cl.pages), size: cl.size, events: cl.events,
-				first: cl.first, last: cl.last, ases: cl.asCounts()})
+				last: cl.last, ases: cl.asCounts()})
 		})
 		sh.mu.Unlock()
 
@@ -445,7 +444,6 @@ func (a *Analyzer) read() *view {
 				o.size += cl.size
 				o.events += cl.events
 				o.members = append(o.members, cl.members...)
-				o.first = min(o.first, cl.first)
 				o.last = max(o.last, cl.last)
 				for k, n := range cl.ases {
 					o.ases[k] += n

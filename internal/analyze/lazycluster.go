@@ -12,28 +12,36 @@ import (
 // lazy. A cluster then holds its present members only: its events are
 // theirs since they joined, and its ASes theirs.
 
-// fpGroup is the addresses of a lazy shard that share one fingerprint.
+// fpGroup is the addresses of a lazy shard that share one fingerprint;
+// the user agent and pages are read from any member (its head).
 type fpGroup struct {
-	fp          uint64
-	ua          uint32
-	np          uint8
-	pages       [maxFPPages]uint32
-	size        int
-	events      int64
-	first, last int64
-	head        int32 // the first member's index in the address table
+	fp     uint64
+	events int64
+	last   int64
+	size   int32
+	head   int32 // a member's index in the address table; next links the rest
 }
 
-// fpGroups is every fingerprint group of a lazy shard; next links each
-// group's members, from its head, by address index (-1 ends a list).
+// fpGroups is every fingerprint group of a lazy shard, found through a
+// flat open-addressing index (most of a report's groups have one member:
+// a Go map grown to hold them allocated 6 MB of fresh memory on the 1 M-line
+// benchmark, which the snapshot then faulted in).
 type fpGroups struct {
 	groups []fpGroup
-	next   []int32
-	idx    map[uint64]int32
+	next   []int32  // by address index: the next member of its group, -1 at the end
+	fps    []uint64 // the index: a group's fingerprint (0: a free slot) ...
+	at     []int32  // ... and its position in groups
 }
 
 func newFPGroups(addresses int32) *fpGroups {
-	return &fpGroups{next: make([]int32, addresses), idx: make(map[uint64]int32, addresses/8)}
+	size := 16
+	for size < 2*int(addresses) {
+		size <<= 1
+	}
+	// groups and at are written before they are read; the index's slots
+	// are read first (see prefault).
+	return &fpGroups{groups: make([]fpGroup, 0, addresses), next: make([]int32, addresses),
+		fps: prefault(make([]uint64, size)), at: make([]int32, size)}
 }
 
 // add counts the address at index i, entry e, in its fingerprint's group.
@@ -42,17 +50,19 @@ func (gs *fpGroups) add(i int32, e *entry[netip.Addr, ipX]) {
 	if x.np == 0 || x.np == diverse {
 		return
 	}
-	fp := fingerprint(x)
-	j, ok := gs.idx[fp]
-	if !ok {
-		j = int32(len(gs.groups))
-		gs.idx[fp] = j
-		gs.groups = append(gs.groups, fpGroup{fp: fp, ua: x.ua, np: x.np, pages: x.pages, first: e.first, head: -1})
+	fp := fingerprint(x) // never 0
+	mask := uint64(len(gs.fps) - 1)
+	k := fp & mask
+	for gs.fps[k] != fp && gs.fps[k] != 0 {
+		k = (k + 1) & mask
 	}
-	g := &gs.groups[j]
+	if gs.fps[k] == 0 {
+		gs.fps[k], gs.at[k] = fp, int32(len(gs.groups))
+		gs.groups = append(gs.groups, fpGroup{fp: fp, head: -1})
+	}
+	g := &gs.groups[gs.at[k]]
 	g.size++
 	g.events += int64(x.fpEv)
-	g.first = min(g.first, e.first)
 	g.last = max(g.last, e.last)
 	gs.next[i] = g.head
 	g.head = i
@@ -82,13 +92,19 @@ func (s *shard) lazyGroups() *fpGroups {
 	return gs
 }
 
+// fingerprintOf returns the fingerprint the members of g share.
+func (s *shard) fingerprintOf(g *fpGroup) *ipX {
+	return &s.ips.at(g.head).x
+}
+
 // pageKeys returns the keys of the pages of groups, by page hash (see
 // pre.pageH). A lazy shard has evicted no page (evictPage), so every one
 // is in the page table.
 func (s *shard) pageKeys(groups []*fpGroup) map[uint32]string {
 	keys := map[uint32]string{}
 	for _, g := range groups {
-		for _, h := range g.pages[:g.np] {
+		x := s.fingerprintOf(g)
+		for _, h := range x.pages[:x.np] {
 			keys[h] = ""
 		}
 	}
@@ -104,10 +120,11 @@ func (s *shard) pageKeys(groups []*fpGroup) map[uint32]string {
 	return keys
 }
 
-// names returns g's sorted page keys, or false when one is unknown.
-func (g *fpGroup) names(keys map[uint32]string) ([]string, bool) {
-	out := make([]string, 0, g.np)
-	for _, h := range g.pages[:g.np] {
+// pageNames returns the sorted keys of x's pages, or false when one is
+// unknown.
+func pageNames(x *ipX, keys map[uint32]string) ([]string, bool) {
+	out := make([]string, 0, x.np)
+	for _, h := range x.pages[:x.np] {
 		k := keys[h]
 		if k == "" {
 			return nil, false
@@ -126,7 +143,7 @@ func (s *shard) lazyClusters(a *Analyzer, gs *fpGroups) []clusterView {
 	var read []*fpGroup
 	for j := range gs.groups {
 		g := &gs.groups[j]
-		if g.size*len(a.shards) >= a.cfg.Clusters.MinSize && g.events >= 2*int64(g.size) {
+		if int(g.size)*len(a.shards) >= a.cfg.Clusters.MinSize && g.events >= 2*int64(g.size) {
 			read = append(read, g)
 		}
 	}
@@ -136,7 +153,8 @@ func (s *shard) lazyClusters(a *Analyzer, gs *fpGroups) []clusterView {
 	keys := s.pageKeys(read)
 	var out []clusterView
 	for _, g := range read {
-		pages, ok := g.names(keys)
+		x := s.fingerprintOf(g)
+		pages, ok := pageNames(x, keys)
 		if !ok {
 			continue
 		}
@@ -149,8 +167,8 @@ func (s *shard) lazyClusters(a *Analyzer, gs *fpGroups) []clusterView {
 				members = append(members, e.key)
 			}
 		}
-		out = append(out, clusterView{fp: g.fp, members: members, ua: s.uas[g.ua], pages: pages,
-			size: g.size, events: g.events, first: g.first, last: g.last, ases: acc.asCounts()})
+		out = append(out, clusterView{fp: g.fp, members: members, ua: s.uas[x.ua], pages: pages,
+			size: int(g.size), events: g.events, last: g.last, ases: acc.asCounts()})
 	}
 	return out
 }
@@ -175,15 +193,16 @@ func (s *shard) buildClusters() {
 	}
 	keys := s.pageKeys(groups)
 	for _, g := range groups {
-		pages, ok := g.names(keys)
+		x := s.fingerprintOf(g)
+		pages, ok := pageNames(x, keys)
 		if !ok || s.clusters.get(g.fp) != nil {
 			continue
 		}
 		cl := s.newCluster()
-		cl.fp, cl.first, cl.last = g.fp, g.first, g.last
-		cl.ua = s.uas[g.ua]
+		cl.fp, cl.last = g.fp, g.last
+		cl.ua = s.uas[x.ua]
 		cl.pages = cl.pageArr[:copy(cl.pageArr[:], pages)]
-		cl.size, cl.events = g.size, g.events
+		cl.size, cl.events = int(g.size), g.events
 		s.clusters.put(g.fp, cl)
 		// Members are listed as clusterStep lists them: for clusters of
 		// repeat visitors.

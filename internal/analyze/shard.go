@@ -226,7 +226,6 @@ type cluster struct {
 	pageArr [maxFPPages]string
 	size    int   // present members
 	events  int64 // the present members' requests since they joined
-	first   int64
 	last    int64
 	// The present members' ASes: the first inline, more in ases.
 	as1  uint32
@@ -851,7 +850,7 @@ func (s *shard) clusterStep(ip netip.Addr, x *ipX, pageH uint32, seed maphash.Se
 			nOld = copy(oldPages[:], old.pages)
 		}
 		cl = s.newCluster()
-		cl.fp, cl.first = fp, ns
+		cl.fp = fp
 		cl.ua = s.internUA(ua, x.ua)
 		n := copy(cl.pageArr[:], oldPages[:nOld])
 		cl.pageArr[n] = page

@@ -59,10 +59,10 @@ type entry[K comparable, X any] struct {
 	// total is a power of two replace one (the list is in the last cache
 	// line, which other events then need not read).
 	sampled bool
-	r           ring
-	x           X
-	err         int64 // events the key may have had before (space-saving bound)
-	samples     *[]string
+	r       ring
+	x       X
+	err     int64 // events the key may have had before (space-saving bound)
+	samples *[]string
 }
 
 func newTable[K comparable, X any](max, hotCap, samples int, cumulative bool, clone func(K) K) *table[K, X] {
