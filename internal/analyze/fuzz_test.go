@@ -34,6 +34,7 @@ func FuzzAddEvents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ip []byte, path, method, ua, from, action, reason, qname, qtype string, status int, n int64) {
 		cfg := DefaultConfig()
 		cfg.SplitByHost = n%5 != 0
+		cfg.Cumulative = n%2 != 0 // a report's lazy shards, or live ones
 		a := New(cfg)
 		src, _ := netip.AddrFromSlice(ip)
 		at := time.Date(2026, 3, 3, 10, 0, 0, 0, time.UTC).Add(time.Duration(n%1e6) * time.Millisecond)
