@@ -428,6 +428,9 @@ func (a *Analyzer) read() *view {
 		mergeInto(dnsName, rDN)
 		mergeInto(dnsType, rDT)
 		for k := range ser {
+			if k == serTotal {
+				continue // summed below
+			}
 			s := &ser[k]
 			sv := &v.ser[k]
 			one := counts{total: s.total, bytes: s.bytes, first: s.first, last: s.last,
@@ -451,6 +454,13 @@ func (a *Analyzer) read() *view {
 				continue
 			}
 			clusters[cl.fp] = cl
+		}
+	}
+	tot := &v.ser[serTotal]
+	for _, k := range kindSeries {
+		tot.add(&v.ser[k].counts)
+		for j, n := range v.ser[k].trendAll {
+			tot.trendAll[j] += n
 		}
 	}
 	v.ases = values(ases)

@@ -71,9 +71,11 @@ func (a *Analyzer) Impact(targets []netip.Prefix) Impact {
 	var baseAll, baseIn float64
 	for _, sh := range a.shards {
 		sh.mu.Lock()
-		t := &sh.ser[serTotal]
-		curAll += t.r.short(nowF)
-		baseAll += c.base(&t.r, t.total, nowF)
+		for _, k := range kindSeries {
+			t := &sh.ser[k]
+			curAll += t.r.short(nowF)
+			baseAll += c.base(&t.r, t.total, nowF)
+		}
 		sh.ips.each(func(e *entry[netip.Addr, ipX]) {
 			if e.total == 0 || !m.match(e.key) {
 				return

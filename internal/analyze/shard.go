@@ -26,7 +26,8 @@ const (
 	nSig
 )
 
-// Series are whole-traffic counters.
+// Series are whole-traffic counters. serTotal is not counted but summed
+// from serHTTP, serMail and serDNS when read (every event is one of them).
 const (
 	serTotal = iota
 	serHTTP
@@ -463,7 +464,6 @@ func (s *shard) add(a *Analyzer, ev *logs.Event, p *pre, buf []byte) {
 	case logs.KindMail:
 		bytes = ev.Mail.Size
 	}
-	s.ser[serTotal].add(c, ns, fe, ce, bytes)
 
 	var asn uint32
 	var ipe *entry[netip.Addr, ipX]
@@ -1096,3 +1096,6 @@ func (s *shard) moveAS(c *clock, ipe *entry[netip.Addr, ipX], asn uint32, ce int
 	}
 	to.last = max(to.last, ipe.last)
 }
+
+// kindSeries are the series whose sum is serTotal.
+var kindSeries = [...]int{serHTTP, serMail, serDNS}
