@@ -88,8 +88,9 @@ type ipX struct {
 	// (0: not asked, or a resolver without epochs): it is not asked again
 	// until the epoch changes.
 	asked uint32
-	// fpEv counts the address's requests since its page set last grew,
-	// while its shard is lazy: what its cluster's events would have counted.
+	// fpEv counts the address's requests since its page set last grew:
+	// its share of its cluster's events, taken back when it leaves (and
+	// summed into the clusters a lazy shard groups when read).
 	fpEv uint32
 	// Pads an address's entry to three whole cache lines (entries are
 	// allocated 1024 at a time, so the first starts a line): an event then
