@@ -413,9 +413,7 @@ func (a *Analyzer) read() *view {
 			if cl.size*len(a.shards) < cc.MinSize || cl.events < 2*int64(cl.size) {
 				return
 			}
-			// Clusters are recycled: copy everything, pages too.
-			cls = append(cls, clusterView{fp: fp, members: slices.Clone(cl.members), ua: cl.ua, pages: slices.Clone(cl.pages), size: cl.size, events: cl.events,
-				last: cl.last, ases: cl.asCounts()})
+			cls = append(cls, cl.view(fp))
 		})
 		sh.mu.Unlock()
 

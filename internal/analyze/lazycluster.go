@@ -92,8 +92,9 @@ func (s *shard) lazyGroups() *fpGroups {
 	return gs
 }
 
-// fingerprintOf returns the fingerprint the members of g share.
-func (s *shard) fingerprintOf(g *fpGroup) *ipX {
+// groupX returns a member's fingerprint: its user agent and pages are
+// the group's.
+func (s *shard) groupX(g *fpGroup) *ipX {
 	return &s.ips.at(g.head).x
 }
 
@@ -103,7 +104,7 @@ func (s *shard) fingerprintOf(g *fpGroup) *ipX {
 func (s *shard) pageKeys(groups []*fpGroup) map[uint32]string {
 	keys := map[uint32]string{}
 	for _, g := range groups {
-		x := s.fingerprintOf(g)
+		x := s.groupX(g)
 		for _, h := range x.pages[:x.np] {
 			keys[h] = ""
 		}
@@ -153,24 +154,42 @@ func (s *shard) lazyClusters(a *Analyzer, gs *fpGroups) []clusterView {
 	keys := s.pageKeys(read)
 	var out []clusterView
 	for _, g := range read {
-		x := s.fingerprintOf(g)
-		pages, ok := pageNames(x, keys)
-		if !ok {
-			continue
+		var cl cluster
+		if s.fill(&cl, gs, g, keys, nil) {
+			out = append(out, cl.view(g.fp))
 		}
-		var acc cluster
-		var members []netip.Addr
-		for k, i := range gs.members(s, g) {
-			e := s.ips.at(i)
-			acc.addAS(e.x.asn)
-			if k < maxClusterMembers {
-				members = append(members, e.key)
-			}
-		}
-		out = append(out, clusterView{fp: g.fp, members: members, ua: s.uas[x.ua], pages: pages,
-			size: int(g.size), events: g.events, last: g.last, ases: acc.asCounts()})
 	}
 	return out
+}
+
+// fill sets cl to group g of gs, whose page keys are in keys, as
+// clusterStep would have left it: its user agent, pages, size, events and
+// present members' ASes, and for clusters of repeat visitors its busiest
+// members. Each member is passed to join, if set, with whether it is
+// listed. It reports false, leaving cl, when a page has no key.
+func (s *shard) fill(cl *cluster, gs *fpGroups, g *fpGroup, keys map[uint32]string, join func(e *entry[netip.Addr, ipX], listed bool)) bool {
+	x := s.groupX(g)
+	pages, ok := pageNames(x, keys)
+	if !ok {
+		return false
+	}
+	cl.fp, cl.last = g.fp, g.last
+	cl.ua = s.uas[x.ua]
+	cl.pages = cl.pageArr[:copy(cl.pageArr[:], pages)]
+	cl.size, cl.events = int(g.size), g.events
+	repeat := len(cl.pages) >= 2 || cl.events >= 2*int64(cl.size)
+	for _, i := range gs.members(s, g) {
+		e := s.ips.at(i)
+		cl.addAS(e.x.asn)
+		listed := repeat && len(cl.members) < maxClusterMembers
+		if listed {
+			cl.members = append(cl.members, e.key)
+		}
+		if join != nil {
+			join(e, listed)
+		}
+	}
+	return true
 }
 
 // buildClusters makes the clusters of a shard that stops being lazy from
@@ -193,28 +212,18 @@ func (s *shard) buildClusters() {
 	}
 	keys := s.pageKeys(groups)
 	for _, g := range groups {
-		x := s.fingerprintOf(g)
-		pages, ok := pageNames(x, keys)
-		if !ok || s.clusters.get(g.fp) != nil {
+		if s.clusters.get(g.fp) != nil {
 			continue
 		}
 		cl := s.newCluster()
-		cl.fp, cl.last = g.fp, g.last
-		cl.ua = s.uas[x.ua]
-		cl.pages = cl.pageArr[:copy(cl.pageArr[:], pages)]
-		cl.size, cl.events = int(g.size), g.events
-		s.clusters.put(g.fp, cl)
-		// Members are listed as clusterStep lists them: for clusters of
-		// repeat visitors.
-		listed := len(cl.pages) >= 2 || cl.events >= 2*int64(cl.size)
-		for _, i := range gs.members(s, g) {
-			e := s.ips.at(i)
-			cl.addAS(e.x.asn)
-			e.x.cl = cl
-			if listed && len(cl.members) < maxClusterMembers {
-				cl.members = append(cl.members, e.key)
-				e.x.member = true
+		if !s.fill(cl, gs, g, keys, func(e *entry[netip.Addr, ipX], listed bool) {
+			e.x.cl, e.x.member = cl, listed
+		}) {
+			if len(s.freeCl) < maxFreeClusters {
+				s.freeCl = append(s.freeCl, cl)
 			}
+			continue
 		}
+		s.clusters.put(g.fp, cl)
 	}
 }

@@ -45,6 +45,9 @@ const (
 	nSeries
 )
 
+// kindSeries are the series whose sum is serTotal.
+var kindSeries = [...]int{serHTTP, serMail, serDNS}
+
 // Traffic kinds seen from an address, for a finding's port scope.
 const (
 	kindWeb uint8 = 1 << iota
@@ -258,6 +261,13 @@ func (cl *cluster) removeAS(asn uint32) {
 	case cl.ases[asn] == 1:
 		delete(cl.ases, asn)
 	}
+}
+
+// view copies cl (fingerprint fp) for a snapshot: clusters are recycled,
+// so everything is copied, pages too.
+func (cl *cluster) view(fp uint64) clusterView {
+	return clusterView{fp: fp, members: slices.Clone(cl.members), ua: cl.ua, pages: slices.Clone(cl.pages),
+		size: cl.size, events: cl.events, last: cl.last, ases: cl.asCounts()}
 }
 
 // asCounts returns the members' ASes as a new map.
@@ -1097,6 +1107,3 @@ func (s *shard) moveAS(c *clock, ipe *entry[netip.Addr, ipX], asn uint32, ce int
 	}
 	to.last = max(to.last, ipe.last)
 }
-
-// kindSeries are the series whose sum is serTotal.
-var kindSeries = [...]int{serHTTP, serMail, serDNS}
