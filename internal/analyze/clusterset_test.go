@@ -10,7 +10,7 @@ import (
 // deletions move entries back across the table's end.
 func TestClusterSet(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	var c clusterSet
+	c := newClusterSet()
 	want := map[uint64]*cluster{}
 	fp := func() uint64 {
 		// Homes near the end of the table, so probing wraps around.
@@ -27,7 +27,7 @@ func TestClusterSet(t *testing.T) {
 			c.put(k, cl)
 			want[k] = cl
 		}
-		if got := c.get(k); got != want[k] {
+		if got, _ := c.get(k); got != want[k] {
 			t.Fatalf("op %d: get(%#x) = %p, want %p", i, k, got, want[k])
 		}
 		if c.n != len(want) {
@@ -45,7 +45,7 @@ func TestClusterSet(t *testing.T) {
 		t.Errorf("all saw %d clusters, want %d", seen, len(want))
 	}
 	for k, cl := range want {
-		if c.get(k) != cl {
+		if got, _ := c.get(k); got != cl {
 			t.Errorf("get(%#x) lost", k)
 		}
 	}

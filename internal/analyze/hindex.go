@@ -111,3 +111,82 @@ func prefault[T any](s []T) []T {
 
 // pageBytes is the smallest page size of the platforms irtui runs on.
 const pageBytes = 4096
+
+// fpTable maps fingerprints (never 0) to values: open addressing over a
+// power-of-two table fixed at creation, where a deletion moves back the
+// entries that probed past the hole. The caller keeps it at most half
+// full.
+type fpTable[V any] struct {
+	fps  []uint64 // 0: a free slot
+	vals []V
+	n    int
+}
+
+// newFPTable returns an empty table of slots (a power of two) slots; its
+// fingerprints are read before any is written, so they are prefaulted
+// (values are read only where a fingerprint was written).
+func newFPTable[V any](slots int) *fpTable[V] {
+	return &fpTable[V]{fps: prefault(make([]uint64, slots)), vals: make([]V, slots)}
+}
+
+// get returns the value under fp.
+func (t *fpTable[V]) get(fp uint64) (V, bool) {
+	mask := uint64(len(t.fps) - 1)
+	for p := fp & mask; ; p = (p + 1) & mask {
+		switch t.fps[p] {
+		case fp:
+			return t.vals[p], true
+		case 0:
+			var zero V
+			return zero, false
+		}
+	}
+}
+
+// put adds v under fp, which is absent.
+func (t *fpTable[V]) put(fp uint64, v V) {
+	mask := uint64(len(t.fps) - 1)
+	p := fp & mask
+	for t.fps[p] != 0 {
+		p = (p + 1) & mask
+	}
+	t.fps[p], t.vals[p] = fp, v
+	t.n++
+}
+
+// del drops fp and its value.
+func (t *fpTable[V]) del(fp uint64) {
+	mask := uint64(len(t.fps) - 1)
+	p := fp & mask
+	for t.fps[p] != fp {
+		if t.fps[p] == 0 {
+			return
+		}
+		p = (p + 1) & mask
+	}
+	t.n--
+	j := p
+	for {
+		j = (j + 1) & mask
+		f := t.fps[j]
+		if f == 0 {
+			break
+		}
+		if reachable(p, j, f&mask) {
+			continue
+		}
+		t.fps[p], t.vals[p] = f, t.vals[j]
+		p = j
+	}
+	var zero V
+	t.fps[p], t.vals[p] = 0, zero
+}
+
+// all calls f for every fingerprint and its value.
+func (t *fpTable[V]) all(f func(fp uint64, v V)) {
+	for i, fp := range t.fps {
+		if fp != 0 {
+			f(fp, t.vals[i])
+		}
+	}
+}

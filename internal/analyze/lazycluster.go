@@ -23,14 +23,13 @@ type fpGroup struct {
 }
 
 // fpGroups is every fingerprint group of a lazy shard, found through a
-// flat open-addressing index (most of a report's groups have one member:
-// a Go map grown to hold them allocated 6 MB of fresh memory on the 1 M-line
+// flat index sized up front (most of a report's groups have one member: a
+// Go map grown to hold them allocated 6 MB of fresh memory on the 1 M-line
 // benchmark, which the snapshot then faulted in).
 type fpGroups struct {
 	groups []fpGroup
-	next   []int32  // by address index: the next member of its group, -1 at the end
-	fps    []uint64 // the index: a group's fingerprint (0: a free slot) ...
-	at     []int32  // ... and its position in groups
+	next   []int32 // by address index: the next member of its group, -1 at the end
+	idx    *fpTable[int32]
 }
 
 func newFPGroups(addresses int32) *fpGroups {
@@ -38,10 +37,7 @@ func newFPGroups(addresses int32) *fpGroups {
 	for size < 2*int(addresses) {
 		size <<= 1
 	}
-	// groups and at are written before they are read; the index's slots
-	// are read first (see prefault).
-	return &fpGroups{groups: make([]fpGroup, 0, addresses), next: make([]int32, addresses),
-		fps: prefault(make([]uint64, size)), at: make([]int32, size)}
+	return &fpGroups{groups: make([]fpGroup, 0, addresses), next: make([]int32, addresses), idx: newFPTable[int32](size)}
 }
 
 // add counts the address at index i, entry e, in its fingerprint's group.
@@ -50,17 +46,14 @@ func (gs *fpGroups) add(i int32, e *entry[netip.Addr, ipX]) {
 	if x.np == 0 || x.np == diverse {
 		return
 	}
-	fp := fingerprint(x) // never 0
-	mask := uint64(len(gs.fps) - 1)
-	k := fp & mask
-	for gs.fps[k] != fp && gs.fps[k] != 0 {
-		k = (k + 1) & mask
-	}
-	if gs.fps[k] == 0 {
-		gs.fps[k], gs.at[k] = fp, int32(len(gs.groups))
+	fp := fingerprint(x)
+	j, ok := gs.idx.get(fp)
+	if !ok {
+		j = int32(len(gs.groups))
+		gs.idx.put(fp, j)
 		gs.groups = append(gs.groups, fpGroup{fp: fp, head: -1})
 	}
-	g := &gs.groups[gs.at[k]]
+	g := &gs.groups[j]
 	g.size++
 	g.events += int64(x.fpEv)
 	g.last = max(g.last, e.last)
@@ -212,7 +205,7 @@ func (s *shard) buildClusters() {
 	}
 	keys := s.pageKeys(groups)
 	for _, g := range groups {
-		if s.clusters.get(g.fp) != nil {
+		if _, ok := s.clusters.get(g.fp); ok {
 			continue
 		}
 		cl := s.newCluster()

@@ -846,7 +846,7 @@ func (s *shard) clusterStep(ip netip.Addr, x *ipX, pageH uint32, seed maphash.Se
 	x.np++
 	x.fpEv = 1
 	fp := fingerprint(x)
-	cl := s.clusters.get(fp)
+	cl, _ := s.clusters.get(fp)
 	if cl == nil {
 		// No room; or the address was left out of the clusters before
 		// (no room then), so its earlier pages cannot be named.
@@ -955,85 +955,14 @@ func (s *shard) leave(ip netip.Addr, x *ipX) {
 
 const maxFreeClusters = 256
 
-// clusterSet indexes a shard's clusters by fingerprint: open addressing
-// over a fixed table of twice maxClusters slots, where a deletion moves back
-// the entries that probed past the hole. Clusters come and go all the time
-// (every new address passes through a few: 43,000 were made and 35,000
-// dropped in the 1 M-line report benchmark), which costs a Go map more.
-type clusterSet struct {
-	fps [clusterSlots]uint64 // 0: a free slot (fingerprints are never 0)
-	cls [clusterSlots]*cluster
-	n   int
-}
+// clusterSet indexes a shard's clusters by fingerprint, in a fixed table
+// of twice maxClusters slots. Clusters come and go all the time (every new
+// address of a live shard passes through a few), which costs a Go map more.
+type clusterSet = fpTable[*cluster]
 
 const clusterSlots = 2 * maxClusters
 
-// newClusterSet returns an empty set whose memory is written before it is
-// read (see prefault).
-func newClusterSet() *clusterSet {
-	c := new(clusterSet)
-	prefault(c.fps[:])
-	prefault(c.cls[:])
-	return c
-}
-
-// get returns the cluster with fingerprint fp, or nil.
-func (c *clusterSet) get(fp uint64) *cluster {
-	for p := fp & (clusterSlots - 1); ; p = (p + 1) & (clusterSlots - 1) {
-		switch c.fps[p] {
-		case fp:
-			return c.cls[p]
-		case 0:
-			return nil
-		}
-	}
-}
-
-// put adds cl under fp, which is absent; the caller keeps n < maxClusters.
-func (c *clusterSet) put(fp uint64, cl *cluster) {
-	p := fp & (clusterSlots - 1)
-	for c.fps[p] != 0 {
-		p = (p + 1) & (clusterSlots - 1)
-	}
-	c.fps[p], c.cls[p] = fp, cl
-	c.n++
-}
-
-// del drops the cluster with fingerprint fp.
-func (c *clusterSet) del(fp uint64) {
-	const mask = clusterSlots - 1
-	p := fp & mask
-	for c.fps[p] != fp {
-		if c.fps[p] == 0 {
-			return
-		}
-		p = (p + 1) & mask
-	}
-	c.n--
-	j := p
-	for {
-		j = (j + 1) & mask
-		f := c.fps[j]
-		if f == 0 {
-			break
-		}
-		if reachable(p, j, f&mask) {
-			continue
-		}
-		c.fps[p], c.cls[p] = f, c.cls[j]
-		p = j
-	}
-	c.fps[p], c.cls[p] = 0, nil
-}
-
-// all calls f for every cluster.
-func (c *clusterSet) all(f func(fp uint64, cl *cluster)) {
-	for i, fp := range c.fps {
-		if fp != 0 {
-			f(fp, c.cls[i])
-		}
-	}
-}
+func newClusterSet() *clusterSet { return newFPTable[*cluster](clusterSlots) }
 
 // newCluster returns an empty cluster, recycled when one is free.
 func (s *shard) newCluster() *cluster {
